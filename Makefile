@@ -1,0 +1,46 @@
+# The two set-up commands are `make run` and `make test`; both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+SQL_DIRS := models macros tests/dbt analyses snapshots
+
+.PHONY: run run-pg test lint fix docs clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## run: generate -> load -> dbt build -> dbt docs, on the embedded DuckDB warehouse
+run: $(STAMP)
+	$(BIN)/elt run --target dev
+
+## run-pg: the same on a local PostgreSQL (started from the pgserver wheel unless PGHOST is set)
+run-pg: $(STAMP)
+	$(BIN)/elt run --target pg
+
+## test: pytest; the session starts its own throwaway PostgreSQL server
+test: $(STAMP)
+	$(BIN)/pytest
+
+## lint: sqlfluff over every SQL file, ruff over the Python
+lint: $(STAMP)
+	$(BIN)/sqlfluff lint $(SQL_DIRS)
+	$(BIN)/ruff check scripts tests/python
+	$(BIN)/ruff format --check scripts tests/python
+
+## fix: let sqlfluff and ruff rewrite what they can
+fix: $(STAMP)
+	$(BIN)/sqlfluff fix $(SQL_DIRS)
+	$(BIN)/ruff check --fix scripts tests/python
+	$(BIN)/ruff format scripts tests/python
+
+## docs: generate the dbt docs site (also a single static_index.html) and serve it on :8080
+docs: $(STAMP)
+	$(BIN)/dbt docs generate --static
+	$(BIN)/dbt docs serve --port 8080 --no-browser
+
+clean:
+	rm -rf target logs landing warehouse.duckdb warehouse.duckdb.wal

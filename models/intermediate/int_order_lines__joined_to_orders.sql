@@ -1,0 +1,40 @@
+with order_lines as (
+
+    select * from {{ ref('stg_erp__order_lines') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('stg_erp__orders') }}
+
+),
+
+joined as (
+
+    select
+        order_lines.order_id,
+        order_lines.line_number,
+        orders.customer_id,
+        order_lines.part_id,
+        order_lines.supplier_id,
+        orders.order_date,
+        orders.order_status_code,
+        orders.order_priority,
+        order_lines.ship_date,
+        order_lines.commit_date,
+        order_lines.receipt_date,
+        order_lines.quantity,
+        order_lines.extended_price,
+        order_lines.discount_rate,
+        order_lines.tax_rate,
+        order_lines.return_flag,
+        order_lines.line_status,
+        order_lines.ship_mode
+    from order_lines
+    inner join orders
+        on order_lines.order_id = orders.order_id
+
+)
+
+select * from joined

@@ -1,0 +1,193 @@
+"""The `elt` command line: generate, load, run and inspect the wholesale warehouse."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from elt.errors import EltError
+from elt.generate.export import generate_export
+from elt.generate.manifest import read_manifest
+from elt.load.loader import BatchResult, load_pending, open_warehouse, pending_batch_dirs
+from elt.load.warehouse import DuckDBWarehouse
+from elt.run import ensure_local_postgres, run_pipeline
+from elt.settings import Paths
+
+app = typer.Typer(
+    help=(
+        "ELT for the wholesale analytics warehouse. Lands ERP extracts in landing/, loads them "
+        "into raw.* exactly once, and builds the dbt project on DuckDB (target dev, the default) "
+        "or PostgreSQL (targets pg and prod)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+error_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., object])
+
+TargetOption = Annotated[
+    str,
+    typer.Option(
+        "--target",
+        "-t",
+        help="dbt target from profiles.yml: dev (DuckDB file), pg (local PostgreSQL), prod (PostgreSQL from env vars).",
+        envvar="DBT_TARGET",
+    ),
+]
+ScaleFactorOption = Annotated[
+    float,
+    typer.Option(
+        "--scale-factor",
+        "-s",
+        min=0.001,
+        help="TPC-H scale factor of the initial export: 0.01 = 60k order lines, 0.1 = 600k, 1 = 6M.",
+        envvar="ELT_SCALE_FACTOR",
+    ),
+]
+
+
+def reports_errors(command: F) -> F:
+    """Expected failures print one clear message and exit 1, without a stack trace."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except EltError as error:
+            error_console.print(f"[bold red]error:[/] {error}")
+            raise typer.Exit(code=1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _prepare_target(target: str, paths: Paths) -> None:
+    if target == "pg":
+        ensure_local_postgres(paths, console)
+
+
+def _batch_table(results: list[BatchResult]) -> Table:
+    table = Table(title="Batches")
+    table.add_column("batch", no_wrap=True)
+    table.add_column("business date", no_wrap=True)
+    table.add_column("status")
+    for column in ("rows loaded", "quarantined", "seconds"):
+        table.add_column(column, justify="right")
+    for result in results:
+        table.add_row(
+            result.batch_id,
+            result.business_date.isoformat(),
+            result.status,
+            f"{result.rows_loaded:,}",
+            f"{result.rows_quarantined:,}",
+            f"{result.seconds:.1f}",
+        )
+    return table
+
+
+def _print_batches(results: list[BatchResult]) -> None:
+    console.print(_batch_table(results))
+    for result in results:
+        if result.detail:
+            console.print(f"{result.batch_id}: {result.detail}")
+
+
+@app.command()
+@reports_errors
+def generate(scale_factor: ScaleFactorOption = 0.1) -> None:
+    """Write the ERP's initial export to landing/<batch_id>/ (parquet files and manifest.json), if missing."""
+    paths = Paths.resolve()
+    with console.status(f"Generating the export at scale factor {scale_factor:g}"):
+        manifest, generated = generate_export(paths.landing_dir, scale_factor)
+    verb = "Generated" if generated else "Already landed:"
+    console.print(f"{verb} {paths.landing_dir / manifest.batch_id} (business date {manifest.business_date})")
+    table = Table(title=f"Batch {manifest.batch_id}")
+    table.add_column("entity")
+    table.add_column("rows", justify="right")
+    table.add_column("sha256")
+    for item in manifest.files:
+        table.add_row(item.entity, f"{item.rows:,}", item.sha256[:16])
+    console.print(table)
+
+
+@app.command()
+@reports_errors
+def load(
+    target: TargetOption = "dev",
+    batch: Annotated[str | None, typer.Option(help="Load only this batch id (default: every pending batch).")] = None,
+) -> None:
+    """Load pending landed batches into raw.erp_* (good rows) and audit.quarantine (bad rows), each exactly once."""
+    paths = Paths.resolve()
+    _prepare_target(target, paths)
+    results = load_pending(target, paths, only_batch=batch)
+    if not results:
+        console.print(f"No landed batches in {paths.landing_dir}; run `elt generate` first.")
+        return
+    _print_batches(results)
+
+
+@app.command()
+@reports_errors
+def run(target: TargetOption = "dev", scale_factor: ScaleFactorOption = 0.1) -> None:
+    """The whole job: generate what is missing, load pending batches, dbt build after each, dbt docs."""
+    paths = Paths.resolve()
+    _prepare_target(target, paths)
+    summary = run_pipeline(target, paths, scale_factor, console)
+    _print_batches(summary.batches)
+    table = Table(title="dbt")
+    for column in ("command", "passed", "warned", "failed", "skipped", "seconds"):
+        table.add_column(column, justify="left" if column == "command" else "right")
+    for item in summary.builds:
+        table.add_row(item.command, str(item.passed), str(item.warned), str(item.failed), str(item.skipped), f"{item.seconds:.1f}")
+    console.print(table)
+    stages = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in summary.stage_seconds.items())
+    console.print(f"[bold green]Done[/] on target {target}: {stages}.")
+    console.print("Docs site: target/static_index.html (one file), or `make docs` to serve it.")
+
+
+@app.command()
+@reports_errors
+def status(target: TargetOption = "dev") -> None:
+    """What is landed, loaded and quarantined, per batch."""
+    paths = Paths.resolve()
+    _prepare_target(target, paths)
+    with open_warehouse(target, paths) as warehouse:
+        connection = warehouse.connection
+        query = """
+            select batch_id, min(business_date), sum(rows_in), sum(rows_loaded), sum(rows_quarantined),
+                max(finished_at)
+            from audit.load_batches
+            group by batch_id
+            order by batch_id
+        """
+        loaded = {row[0]: row for row in connection.execute(query).fetchall()}
+        if not isinstance(warehouse, DuckDBWarehouse):
+            connection.commit()
+    table = Table(title=f"Batches on target {target}")
+    for column in ("batch", "business date", "state", "rows in", "loaded", "quarantined", "loaded at (UTC)"):
+        table.add_column(column)
+    for batch_dir in pending_batch_dirs(paths, None):
+        manifest = read_manifest(batch_dir)
+        row = loaded.pop(manifest.batch_id, None)
+        if row is None:
+            table.add_row(manifest.batch_id, str(manifest.business_date), "pending", "", "", "", "")
+        else:
+            table.add_row(row[0], str(row[1]), "loaded", f"{row[2]:,}", f"{row[3]:,}", f"{row[4]:,}", f"{row[5]:%Y-%m-%d %H:%M}")
+    for row in loaded.values():
+        table.add_row(row[0], str(row[1]), "loaded (no longer landed)", f"{row[2]:,}", f"{row[3]:,}", f"{row[4]:,}", f"{row[5]:%Y-%m-%d %H:%M}")
+    console.print(table)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Simulated ERP extracts written to the landing area."""

@@ -1,0 +1,1 @@
+"""Loading landed batches into the warehouse's raw and audit schemas."""

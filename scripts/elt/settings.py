@@ -1,0 +1,39 @@
+"""Where things live: the dbt project, the landing area and the DuckDB warehouse file.
+
+Every path can be overridden by an environment variable so tests and operators can point
+a run at a scratch directory without editing files.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR_ENV = "ELT_PROJECT_DIR"
+LANDING_DIR_ENV = "ELT_LANDING_DIR"
+DUCKDB_PATH_ENV = "WAREHOUSE_DUCKDB_PATH"
+
+
+def _find_project_dir() -> Path:
+    if os.environ.get(PROJECT_DIR_ENV):
+        return Path(os.environ[PROJECT_DIR_ENV]).resolve()
+    for candidate in (Path.cwd(), *Path.cwd().parents):
+        if (candidate / "dbt_project.yml").is_file():
+            return candidate
+    # The package sits at <project>/scripts/elt when installed in editable mode.
+    return Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Paths:
+    project_dir: Path
+    landing_dir: Path
+    duckdb_path: Path
+
+    @classmethod
+    def resolve(cls) -> Paths:
+        project_dir = _find_project_dir()
+        landing_dir = Path(os.environ.get(LANDING_DIR_ENV) or project_dir / "landing")
+        duckdb_path = Path(os.environ.get(DUCKDB_PATH_ENV) or project_dir / "warehouse.duckdb")
+        return cls(project_dir, landing_dir.resolve(), duckdb_path.resolve())
