@@ -4,10 +4,9 @@
     md5 and the casts behave the same on DuckDB and PostgreSQL, so keys match across engines.
 #}
 {% macro surrogate_key(columns) -%}
-    md5(
-        {%- for column in columns %}
-        coalesce(cast({{ column }} as {{ dbt.type_string() }}), '_null_')
-        {%- if not loop.last %} || '|' || {% endif -%}
-        {%- endfor %}
-    )
+    {%- set parts = [] -%}
+    {%- for column in columns -%}
+        {%- do parts.append("coalesce(cast(" ~ column ~ " as varchar), '_null_')") -%}
+    {%- endfor -%}
+    md5({{ parts | join(" || '|' || ") }})
 {%- endmacro %}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,14 +36,24 @@ def _summarise(command: str, run_results_path: Path) -> DbtSummary:
     )
 
 
-def run_dbt(project_dir: Path, target: str, *args: str) -> DbtSummary:
-    """Run one dbt command against `target`; raises EltError with where to look when it fails."""
+def dbt_target_dir(project_dir: Path) -> Path:
+    return Path(project_dir) / os.environ.get("DBT_TARGET_PATH", "target")
+
+
+def run_dbt(project_dir: Path, target: str, *args: str, keep_results_as: str | None = None) -> DbtSummary:
+    """Run one dbt command against `target`; raises EltError with where to look when it fails.
+
+    dbt overwrites run_results.json with every command, so `keep_results_as` saves a copy
+    (the build's results outlive the docs generation that follows it).
+    """
     from dbt.cli.main import dbtRunner  # imported late: dbt takes a second to import
 
     command = [*args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--target", target]
     result = dbtRunner().invoke(command)
-    target_path = Path(project_dir) / os.environ.get("DBT_TARGET_PATH", "target")
-    summary = _summarise(" ".join(args), target_path / "run_results.json")
+    run_results = dbt_target_dir(project_dir) / "run_results.json"
+    summary = _summarise(" ".join(args), run_results)
+    if keep_results_as and run_results.is_file():
+        shutil.copyfile(run_results, run_results.with_name(keep_results_as))
     if not result.success:
         reason = f": {result.exception}" if result.exception else ""
         raise EltError(

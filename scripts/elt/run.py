@@ -16,6 +16,10 @@ from elt.load.loader import BatchResult, load_pending
 from elt.settings import Paths
 
 
+# The last `dbt build`'s run_results.json, kept beside dbt's own in the target directory.
+BUILD_RESULTS = "build_run_results.json"
+
+
 @dataclass
 class RunSummary:
     export: Manifest | None = None
@@ -47,13 +51,13 @@ def run_pipeline(target: str, paths: Paths, scale_factor: float, console: Consol
         # Building after every batch, not once at the end, is what keeps snapshot history
         # exact when a run catches up several business days.
         console.print(f"Loaded [bold]{batch.batch_id}[/]: {batch.rows_loaded:,} rows; running dbt build")
-        summary.builds.append(run_dbt(paths.project_dir, target, "build"))
+        summary.builds.append(run_dbt(paths.project_dir, target, "build", keep_results_as=BUILD_RESULTS))
 
     started = time.perf_counter()
     summary.batches = load_pending(target, paths, after_each=build_after)
     if not summary.builds:
         # Nothing new landed, but models may have changed since the last build.
-        summary.builds.append(run_dbt(paths.project_dir, target, "build"))
+        summary.builds.append(run_dbt(paths.project_dir, target, "build", keep_results_as=BUILD_RESULTS))
     summary.stage_seconds["load + build"] = time.perf_counter() - started
 
     started = time.perf_counter()

@@ -19,7 +19,7 @@ regions as (
 final as (
 
     select
-        cast({{ surrogate_key(['customers.customer_id']) }} as {{ dbt.type_string() }}) as customer_sk,
+        cast({{ surrogate_key(['customers.customer_id']) }} as varchar) as customer_sk,
         customers.customer_id,
         customers.customer_name,
         customers.customer_address,

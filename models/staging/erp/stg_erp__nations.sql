@@ -17,9 +17,9 @@ renamed as (
 
     select
         cast(n_nationkey as bigint) as nation_id,
-        cast(n_name as {{ dbt.type_string() }}) as nation_name,
+        cast(n_name as varchar) as nation_name,
         cast(n_regionkey as bigint) as region_id,
-        cast(n_comment as {{ dbt.type_string() }}) as nation_comment,
+        cast(n_comment as varchar) as nation_comment,
         _batch_id as source_batch_id,
         _business_date as source_business_date,
         _loaded_at as loaded_at

@@ -18,13 +18,13 @@ renamed as (
     select
         cast(o_orderkey as bigint) as order_id,
         cast(o_custkey as bigint) as customer_id,
-        cast(o_orderstatus as {{ dbt.type_string() }}) as order_status_code,
+        cast(o_orderstatus as varchar) as order_status_code,
         cast(o_totalprice as decimal(15, 2)) as order_total_price,
         cast(o_orderdate as date) as order_date,
-        cast(o_orderpriority as {{ dbt.type_string() }}) as order_priority,
-        cast(o_clerk as {{ dbt.type_string() }}) as clerk_name,
+        cast(o_orderpriority as varchar) as order_priority,
+        cast(o_clerk as varchar) as clerk_name,
         cast(o_shippriority as integer) as ship_priority,
-        cast(o_comment as {{ dbt.type_string() }}) as order_comment,
+        cast(o_comment as varchar) as order_comment,
         _batch_id as source_batch_id,
         _business_date as source_business_date,
         _loaded_at as loaded_at

@@ -20,7 +20,7 @@ renamed as (
         cast(ps_suppkey as bigint) as supplier_id,
         cast(ps_availqty as integer) as available_quantity,
         cast(ps_supplycost as decimal(15, 2)) as supply_cost,
-        cast(ps_comment as {{ dbt.type_string() }}) as offer_comment,
+        cast(ps_comment as varchar) as offer_comment,
         _batch_id as source_batch_id,
         _business_date as source_business_date,
         _loaded_at as loaded_at

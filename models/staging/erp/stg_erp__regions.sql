@@ -17,8 +17,8 @@ renamed as (
 
     select
         cast(r_regionkey as bigint) as region_id,
-        cast(r_name as {{ dbt.type_string() }}) as region_name,
-        cast(r_comment as {{ dbt.type_string() }}) as region_comment,
+        cast(r_name as varchar) as region_name,
+        cast(r_comment as varchar) as region_comment,
         _batch_id as source_batch_id,
         _business_date as source_business_date,
         _loaded_at as loaded_at

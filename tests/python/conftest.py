@@ -1,0 +1,137 @@
+"""Shared fixtures: real warehouses only (a temp DuckDB file, a real PostgreSQL server).
+
+The PostgreSQL server is the one named by PGHOST when that is set (a CI service container,
+say); otherwise the session starts its own throwaway server from the pgserver wheel. Each
+test that needs PostgreSQL gets a fresh database on it, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+ELT = Path(sys.executable).parent / "elt"
+TEST_SCALE_FACTOR = "0.01"
+
+
+@dataclass
+class Workspace:
+    """One isolated pipeline: its own landing area, DuckDB file, dbt target and log dirs."""
+
+    root: Path
+    env: dict[str, str]
+
+    @property
+    def landing_dir(self) -> Path:
+        return Path(self.env["ELT_LANDING_DIR"])
+
+    @property
+    def duckdb_path(self) -> Path:
+        return Path(self.env["WAREHOUSE_DUCKDB_PATH"])
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        return Path(self.env["DBT_TARGET_PATH"])
+
+    def elt(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        completed = subprocess.run(
+            [str(ELT), *args], cwd=PROJECT_DIR, env=self.env, capture_output=True, text=True, check=False
+        )
+        if check and completed.returncode != 0:
+            raise AssertionError(
+                f"elt {' '.join(args)} exited {completed.returncode}\n"
+                f"stdout:\n{completed.stdout[-6000:]}\nstderr:\n{completed.stderr[-3000:]}"
+            )
+        return completed
+
+    def manifest(self, batch_id: str) -> dict:
+        return json.loads((self.landing_dir / batch_id / "manifest.json").read_text())
+
+
+def make_workspace(root: Path, landing_dir: Path | None = None, extra_env: dict[str, str] | None = None) -> Workspace:
+    root.mkdir(parents=True, exist_ok=True)
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DBT_", "ELT_", "WAREHOUSE_"))}
+    env.update(
+        {
+            "ELT_LANDING_DIR": str(landing_dir or root / "landing"),
+            "WAREHOUSE_DUCKDB_PATH": str(root / "warehouse.duckdb"),
+            "DBT_TARGET_PATH": str(root / "dbt-target"),
+            "DBT_LOG_PATH": str(root / "dbt-logs"),
+            "ELT_SCALE_FACTOR": TEST_SCALE_FACTOR,
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "NO_COLOR": "1",
+            "COLUMNS": "200",
+        }
+    )
+    env.update(extra_env or {})
+    return Workspace(root, env)
+
+
+@pytest.fixture(scope="session")
+def landed_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A landing directory holding the SF 0.01 export, generated once per session (read-only for tests)."""
+    root = tmp_path_factory.mktemp("shared-landing")
+    workspace = make_workspace(root)
+    workspace.elt("generate", "--scale-factor", TEST_SCALE_FACTOR)
+    return workspace.landing_dir
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, landed_export: Path) -> Workspace:
+    return make_workspace(tmp_path, landing_dir=landed_export)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """libpq connection variables of a real PostgreSQL server (external if PGHOST is set)."""
+    if os.environ.get("PGHOST"):
+        yield {
+            "PGHOST": os.environ["PGHOST"],
+            "PGPORT": os.environ.get("PGPORT", "5432"),
+            "PGUSER": os.environ.get("PGUSER", "postgres"),
+            "PGPASSWORD": os.environ.get("PGPASSWORD", ""),
+            "PGDATABASE": os.environ.get("PGDATABASE", "postgres"),
+        }
+        return
+    from elt import local_pg
+
+    data_dir = tmp_path_factory.mktemp("pg")
+    server = local_pg.start(data_dir, keep_running=False)
+    try:
+        yield local_pg.connection_env(server)
+    finally:
+        server.cleanup()
+
+
+def pg_connect(env: dict[str, str], **kwargs) -> psycopg.Connection:
+    return psycopg.connect(
+        host=env["PGHOST"],
+        port=int(env["PGPORT"]),
+        user=env["PGUSER"],
+        password=env.get("PGPASSWORD") or None,
+        dbname=env["PGDATABASE"],
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def postgres_database(postgres_server: dict[str, str]) -> Iterator[dict[str, str]]:
+    """A fresh, empty database on the server for one test; dropped afterwards."""
+    name = f"elt_test_{uuid.uuid4().hex[:12]}"
+    with pg_connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f'create database "{name}"')
+    try:
+        yield {**postgres_server, "PGDATABASE": name}
+    finally:
+        with pg_connect(postgres_server, autocommit=True) as admin:
+            admin.execute(f'drop database if exists "{name}" with (force)')

@@ -1,0 +1,30 @@
+"""Expected results computed straight from the landed parquet files, independently of the loader and dbt."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+CENT = Decimal("0.01")
+
+
+def parquet_rows(path: Path) -> int:
+    return pq.read_metadata(path).num_rows
+
+
+def net_revenue_total(order_lines_path: Path) -> Decimal:
+    """Sum over lines of extended_price * (1 - discount), each rounded half-up to the cent."""
+    table = pq.read_table(order_lines_path, columns=["l_extendedprice", "l_discount"])
+    prices = table.column("l_extendedprice").to_pylist()
+    discounts = table.column("l_discount").to_pylist()
+    return sum(
+        ((price * (1 - discount)).quantize(CENT, rounding=ROUND_HALF_UP) for price, discount in zip(prices, discounts)),
+        Decimal(0),
+    )
+
+
+def distinct_count(path: Path, column: str) -> int:
+    return len(pc.unique(pq.read_table(path, columns=[column]).column(column)))

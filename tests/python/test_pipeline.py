@@ -1,0 +1,98 @@
+"""The whole job, `elt run`, on each engine: from landed files to tested marts and a docs site."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+
+import duckdb
+import pytest
+from conftest import TEST_SCALE_FACTOR, Workspace, pg_connect
+from expected import net_revenue_total, parquet_rows
+
+ENTITY_FILES = {
+    "regions": "regions.parquet",
+    "nations": "nations.parquet",
+    "customers": "customers.parquet",
+    "suppliers": "suppliers.parquet",
+    "parts": "parts.parquet",
+    "part_suppliers": "part_suppliers.parquet",
+    "orders": "orders.parquet",
+    "order_lines": "order_lines.parquet",
+}
+
+Query = Callable[[str], list[tuple]]
+
+
+@pytest.fixture(params=["dev", "pg"])
+def engine(request: pytest.FixtureRequest, workspace: Workspace) -> Iterator[tuple[str, Workspace, Callable[[], Query]]]:
+    """(target, workspace, open_query): open_query() gives a function running SQL on the built warehouse."""
+    target = request.param
+    if target == "pg":
+        database_env = request.getfixturevalue("postgres_database")
+        workspace.env.update(database_env)
+
+        def open_query() -> Query:
+            def query(sql: str) -> list[tuple]:
+                with pg_connect(database_env) as connection:
+                    return connection.execute(sql).fetchall()
+
+            return query
+    else:
+
+        def open_query() -> Query:
+            def query(sql: str) -> list[tuple]:
+                with duckdb.connect(str(workspace.duckdb_path), read_only=True) as connection:
+                    return connection.execute(sql).fetchall()
+
+            return query
+
+    yield target, workspace, open_query
+
+
+@pytest.mark.e2e
+def test_run_builds_tested_marts_that_match_the_landed_files(engine) -> None:
+    target, workspace, open_query = engine
+    first = workspace.elt("run", "--target", target, "--scale-factor", TEST_SCALE_FACTOR)
+    assert "Done on target" in first.stdout
+
+    # dbt build ran every model and test, and all passed.
+    run_results = json.loads((workspace.dbt_target_dir / "build_run_results.json").read_text())
+    statuses = {result["unique_id"]: result["status"] for result in run_results["results"]}
+    assert run_results["args"]["which"] == "build"
+    assert any(node.startswith("test.") for node in statuses)
+    assert any(node == "model.wholesale.fct_order_lines" for node in statuses)
+    failed = {node: status for node, status in statuses.items() if status not in ("success", "pass")}
+    assert not failed
+
+    query = open_query()
+    batch_dir = next(path for path in workspace.landing_dir.iterdir() if path.name.endswith("-export"))
+
+    # Every landed row reached raw, and the ledger agrees with the files.
+    for entity, file_name in ENTITY_FILES.items():
+        expected_rows = parquet_rows(batch_dir / file_name)
+        assert query(f"select count(*) from raw.erp_{entity}") == [(expected_rows,)], entity
+        ledger = query(
+            f"select rows_in, rows_loaded, rows_quarantined from audit.load_batches where entity = '{entity}'"
+        )
+        assert ledger == [(expected_rows, expected_rows, 0)], entity
+
+    # Marts hold one row per source record and revenue to the cent.
+    assert query("select count(*) from marts.fct_order_lines") == [(parquet_rows(batch_dir / "order_lines.parquet"),)]
+    assert query("select count(*) from marts.dim_customers") == [(parquet_rows(batch_dir / "customers.parquet"),)]
+    assert query("select sum(net_revenue) from marts.fct_order_lines") == [
+        (net_revenue_total(batch_dir / "order_lines.parquet"),)
+    ]
+    assert query("select count(*) from marts.fct_order_lines where customer_sk is null") == [(0,)]
+
+    # The docs site was generated, and its catalog describes the marts.
+    catalog = json.loads((workspace.dbt_target_dir / "catalog.json").read_text())
+    assert "model.wholesale.fct_order_lines" in catalog["nodes"]
+    assert (workspace.dbt_target_dir / "static_index.html").stat().st_size > 100_000
+
+    # A second run finds nothing new to load and changes nothing.
+    second = workspace.elt("run", "--target", target, "--scale-factor", TEST_SCALE_FACTOR)
+    assert "skipped" in second.stdout
+    for entity, file_name in ENTITY_FILES.items():
+        assert query(f"select count(*) from raw.erp_{entity}") == [(parquet_rows(batch_dir / file_name),)], entity
+    assert query("select count(*) from audit.load_batches") == [(len(ENTITY_FILES),)]
