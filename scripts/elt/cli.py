@@ -14,7 +14,6 @@ from elt.errors import EltError
 from elt.generate.export import generate_export
 from elt.generate.manifest import read_manifest
 from elt.load.loader import BatchResult, load_pending, open_warehouse, pending_batch_dirs
-from elt.load.warehouse import DuckDBWarehouse
 from elt.run import ensure_local_postgres, run_pipeline
 from elt.settings import Paths
 
@@ -145,11 +144,21 @@ def run(target: TargetOption = "dev", scale_factor: ScaleFactorOption = 0.1) -> 
     for column in ("command", "passed", "warned", "failed", "skipped", "seconds"):
         table.add_column(column, justify="left" if column == "command" else "right")
     for item in summary.builds:
-        table.add_row(item.command, str(item.passed), str(item.warned), str(item.failed), str(item.skipped), f"{item.seconds:.1f}")
+        table.add_row(
+            item.command, str(item.passed), str(item.warned), str(item.failed), str(item.skipped), f"{item.seconds:.1f}"
+        )
     console.print(table)
     stages = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in summary.stage_seconds.items())
     console.print(f"[bold green]Done[/] on target {target}: {stages}.")
     console.print("Docs site: target/static_index.html (one file), or `make docs` to serve it.")
+
+
+LEDGER_BY_BATCH = """
+    select batch_id, min(business_date), sum(rows_in), sum(rows_loaded), sum(rows_quarantined), max(finished_at)
+    from audit.load_batches
+    group by batch_id
+    order by batch_id
+"""
 
 
 @app.command()
@@ -159,29 +168,20 @@ def status(target: TargetOption = "dev") -> None:
     paths = Paths.resolve()
     _prepare_target(target, paths)
     with open_warehouse(target, paths) as warehouse:
-        connection = warehouse.connection
-        query = """
-            select batch_id, min(business_date), sum(rows_in), sum(rows_loaded), sum(rows_quarantined),
-                max(finished_at)
-            from audit.load_batches
-            group by batch_id
-            order by batch_id
-        """
-        loaded = {row[0]: row for row in connection.execute(query).fetchall()}
-        if not isinstance(warehouse, DuckDBWarehouse):
-            connection.commit()
+        loaded = {row[0]: row for row in warehouse.query(LEDGER_BY_BATCH)}
     table = Table(title=f"Batches on target {target}")
-    for column in ("batch", "business date", "state", "rows in", "loaded", "quarantined", "loaded at (UTC)"):
+    table.add_column("batch", no_wrap=True)
+    for column in ("business date", "state", "rows in", "loaded", "quarantined", "loaded at (UTC)"):
         table.add_column(column)
-    for batch_dir in pending_batch_dirs(paths, None):
-        manifest = read_manifest(batch_dir)
-        row = loaded.pop(manifest.batch_id, None)
-        if row is None:
-            table.add_row(manifest.batch_id, str(manifest.business_date), "pending", "", "", "", "")
-        else:
-            table.add_row(row[0], str(row[1]), "loaded", f"{row[2]:,}", f"{row[3]:,}", f"{row[4]:,}", f"{row[5]:%Y-%m-%d %H:%M}")
-    for row in loaded.values():
-        table.add_row(row[0], str(row[1]), "loaded (no longer landed)", f"{row[2]:,}", f"{row[3]:,}", f"{row[4]:,}", f"{row[5]:%Y-%m-%d %H:%M}")
+    landed = {batch_dir.name: read_manifest(batch_dir) for batch_dir in pending_batch_dirs(paths, None)}
+    for batch_id in sorted(landed.keys() | loaded.keys()):
+        if batch_id not in loaded:
+            table.add_row(batch_id, str(landed[batch_id].business_date), "pending")
+            continue
+        _, business_date, rows_in, rows_loaded, rows_quarantined, finished_at = loaded[batch_id]
+        state = "loaded" if batch_id in landed else "loaded (files no longer landed)"
+        counts = (f"{count:,}" for count in (rows_in, rows_loaded, rows_quarantined))
+        table.add_row(batch_id, str(business_date), state, *counts, f"{finished_at:%Y-%m-%d %H:%M}")
     console.print(table)
 
 

@@ -7,6 +7,7 @@ standard variables, which the `pg` target in profiles.yml reads.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -15,12 +16,16 @@ from elt.errors import EltError
 
 def start(data_dir: Path, keep_running: bool):
     """Start (or reuse) the server in `data_dir`; without keep_running it stops when Python exits."""
-    try:
-        import pgserver
-    except ImportError as error:
-        raise EltError("pgserver is not installed; run `make test` or `pip install -e '.[dev]'`.") from error
     data_dir.mkdir(parents=True, exist_ok=True)
-    return pgserver.get_server(data_dir, cleanup_mode=None if keep_running else "stop")
+    with warnings.catch_warnings():
+        # pgserver keeps its lock files under the user's runtime dir and warns when a
+        # container has none; the fallback it picks is fine for a throwaway server.
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
+        try:
+            import pgserver
+        except ImportError as error:
+            raise EltError("pgserver is not installed; run `make test` or `pip install -e '.[dev]'`.") from error
+        return pgserver.get_server(data_dir, cleanup_mode=None if keep_running else "stop")
 
 
 def connection_env(server, database: str = "postgres") -> dict[str, str]:

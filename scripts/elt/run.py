@@ -15,7 +15,6 @@ from elt.generate.manifest import Manifest
 from elt.load.loader import BatchResult, load_pending
 from elt.settings import Paths
 
-
 # The last `dbt build`'s run_results.json, kept beside dbt's own in the target directory.
 BUILD_RESULTS = "build_run_results.json"
 
@@ -34,7 +33,7 @@ def ensure_local_postgres(paths: Paths, console: Console) -> None:
     if os.environ.get("PGHOST"):
         return
     data_dir = paths.project_dir / ".local-pg"
-    console.print(f"Starting the local PostgreSQL in {data_dir} (it keeps running; see README).")
+    console.print(f"Using the local PostgreSQL in {data_dir} (started if needed; it keeps running, see README).")
     server = local_pg.start(data_dir, keep_running=True)
     os.environ.update(local_pg.connection_env(server))
 

@@ -27,8 +27,7 @@ def _env_var_function(target: str):
             return os.environ[name]
         if default is _NO_DEFAULT:
             raise EltError(
-                f"environment variable {name} is not set; target '{target}' needs it. "
-                "See README.md, section Targets."
+                f"environment variable {name} is not set; target '{target}' needs it. See README.md, section Targets."
             )
         return default
 

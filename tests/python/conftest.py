@@ -12,10 +12,11 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import psycopg
 import pytest
 
@@ -135,3 +136,27 @@ def postgres_database(postgres_server: dict[str, str]) -> Iterator[dict[str, str
     finally:
         with pg_connect(postgres_server, autocommit=True) as admin:
             admin.execute(f'drop database if exists "{name}" with (force)')
+
+
+Query = Callable[[str], list[tuple]]
+
+
+@pytest.fixture(params=["dev", "pg"])
+def engine(request: pytest.FixtureRequest, workspace: Workspace) -> tuple[str, Workspace, Query]:
+    """(target, workspace, query) for each engine; query(sql) runs on that workspace's warehouse."""
+    target = request.param
+    if target == "pg":
+        database_env = request.getfixturevalue("postgres_database")
+        workspace.env.update(database_env)
+
+        def query(sql: str) -> list[tuple]:
+            with pg_connect(database_env) as connection:
+                return connection.execute(sql).fetchall()
+
+    else:
+
+        def query(sql: str) -> list[tuple]:
+            with duckdb.connect(str(workspace.duckdb_path), read_only=True) as connection:
+                return connection.execute(sql).fetchall()
+
+    return target, workspace, query

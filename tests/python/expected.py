@@ -20,10 +20,9 @@ def net_revenue_total(order_lines_path: Path) -> Decimal:
     table = pq.read_table(order_lines_path, columns=["l_extendedprice", "l_discount"])
     prices = table.column("l_extendedprice").to_pylist()
     discounts = table.column("l_discount").to_pylist()
-    return sum(
-        ((price * (1 - discount)).quantize(CENT, rounding=ROUND_HALF_UP) for price, discount in zip(prices, discounts)),
-        Decimal(0),
-    )
+    lines = zip(prices, discounts, strict=True)
+    net = ((price * (1 - discount)).quantize(CENT, rounding=ROUND_HALF_UP) for price, discount in lines)
+    return sum(net, Decimal(0))
 
 
 def distinct_count(path: Path, column: str) -> int:

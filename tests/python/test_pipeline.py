@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
 
-import duckdb
 import pytest
-from conftest import TEST_SCALE_FACTOR, Workspace, pg_connect
+
+from conftest import TEST_SCALE_FACTOR
 from expected import net_revenue_total, parquet_rows
 
 ENTITY_FILES = {
@@ -21,38 +20,10 @@ ENTITY_FILES = {
     "order_lines": "order_lines.parquet",
 }
 
-Query = Callable[[str], list[tuple]]
-
-
-@pytest.fixture(params=["dev", "pg"])
-def engine(request: pytest.FixtureRequest, workspace: Workspace) -> Iterator[tuple[str, Workspace, Callable[[], Query]]]:
-    """(target, workspace, open_query): open_query() gives a function running SQL on the built warehouse."""
-    target = request.param
-    if target == "pg":
-        database_env = request.getfixturevalue("postgres_database")
-        workspace.env.update(database_env)
-
-        def open_query() -> Query:
-            def query(sql: str) -> list[tuple]:
-                with pg_connect(database_env) as connection:
-                    return connection.execute(sql).fetchall()
-
-            return query
-    else:
-
-        def open_query() -> Query:
-            def query(sql: str) -> list[tuple]:
-                with duckdb.connect(str(workspace.duckdb_path), read_only=True) as connection:
-                    return connection.execute(sql).fetchall()
-
-            return query
-
-    yield target, workspace, open_query
-
 
 @pytest.mark.e2e
 def test_run_builds_tested_marts_that_match_the_landed_files(engine) -> None:
-    target, workspace, open_query = engine
+    target, workspace, query = engine
     first = workspace.elt("run", "--target", target, "--scale-factor", TEST_SCALE_FACTOR)
     assert "Done on target" in first.stdout
 
@@ -65,7 +36,6 @@ def test_run_builds_tested_marts_that_match_the_landed_files(engine) -> None:
     failed = {node: status for node, status in statuses.items() if status not in ("success", "pass")}
     assert not failed
 
-    query = open_query()
     batch_dir = next(path for path in workspace.landing_dir.iterdir() if path.name.endswith("-export"))
 
     # Every landed row reached raw, and the ledger agrees with the files.

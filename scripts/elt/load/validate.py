@@ -60,7 +60,9 @@ def source_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
         rows = con.execute("select column_name from (describe select * from read_parquet($path))", {"path": str(path)})
         return [row[0] for row in rows.fetchall()]
     except duckdb.Error as error:
-        raise EltError(f"{path}: cannot read the parquet schema ({error}). Ask for the batch to be re-delivered.") from error
+        raise EltError(
+            f"{path}: cannot read the parquet schema ({error}). Ask for the batch to be re-delivered."
+        ) from error
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,11 @@ batch is written in one transaction: all of its entities and its ledger rows, or
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Protocol
 
 import duckdb
 import psycopg
@@ -34,7 +35,7 @@ LEDGER_COLUMNS = (
 
 def utc_now() -> datetime:
     """Audit timestamps are naive UTC, the same on both engines whatever the server's time zone."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def ledger_rows(manifest: Manifest, staged: list[StagedEntity], started_at: datetime) -> list[tuple]:
@@ -65,6 +66,9 @@ class Warehouse(Protocol):
     def loaded_batches(self) -> dict[str, str]:
         """content_sha256 -> batch_id of every batch already in the ledger."""
 
+    def query(self, sql: str) -> list[tuple]:
+        """Run a read-only query of our own on the warehouse."""
+
     def write_batch(self, manifest: Manifest, staged: list[StagedEntity], started_at: datetime) -> None:
         """Append the batch's rows, quarantine and ledger rows in one transaction."""
 
@@ -76,9 +80,11 @@ class DuckDBWarehouse:
         for statement in create_statements(ENTITIES):
             connection.execute(statement)
 
+    def query(self, sql: str) -> list[tuple]:
+        return self.connection.execute(sql).fetchall()
+
     def loaded_batches(self) -> dict[str, str]:
-        rows = self.connection.execute(f"select distinct content_sha256, batch_id from {LEDGER_TABLE}").fetchall()
-        return dict(rows)
+        return dict(self.query(f"select distinct content_sha256, batch_id from {LEDGER_TABLE}"))
 
     def write_batch(self, manifest: Manifest, staged: list[StagedEntity], started_at: datetime) -> None:
         con = self.connection
@@ -107,10 +113,13 @@ class PostgresWarehouse:
             for statement in create_statements(ENTITIES):
                 connection.execute(statement)
 
-    def loaded_batches(self) -> dict[str, str]:
-        rows = self.connection.execute(f"select distinct content_sha256, batch_id from {LEDGER_TABLE}").fetchall()
+    def query(self, sql: str) -> list[tuple]:
+        rows = self.connection.execute(sql).fetchall()
         self.connection.commit()
-        return dict(rows)
+        return rows
+
+    def loaded_batches(self) -> dict[str, str]:
+        return dict(self.query(f"select distinct content_sha256, batch_id from {LEDGER_TABLE}"))
 
     def _copy(self, cursor: psycopg.Cursor, table: str, columns: str, query: str, scratch: Path) -> None:
         csv_path = scratch / "rows.csv"
@@ -155,7 +164,7 @@ def open_duckdb(path: Path) -> Iterator[DuckDBWarehouse]:
 
 @contextmanager
 def open_postgres(connection_kwargs: dict) -> Iterator[PostgresWarehouse]:
-    where = f"{connection_kwargs['user']}@{connection_kwargs['host']}:{connection_kwargs['port']}/{connection_kwargs['dbname']}"
+    where = "{user}@{host}:{port}/{dbname}".format(**connection_kwargs)
     try:
         connection = psycopg.connect(**connection_kwargs, connect_timeout=15)
     except psycopg.OperationalError as error:
