@@ -125,7 +125,8 @@ def load(
     """Load pending landed batches into raw.erp_* (good rows) and audit.quarantine (bad rows), each exactly once."""
     paths = Paths.resolve()
     _prepare_target(target, paths)
-    results = load_pending(target, paths, only_batch=batch)
+    with console.status("Loading") as progress:
+        results = load_pending(target, paths, only_batch=batch, report=progress.update)
     if not results:
         console.print(f"No landed batches in {paths.landing_dir}; run `elt generate` first.")
         return

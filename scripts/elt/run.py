@@ -53,7 +53,8 @@ def run_pipeline(target: str, paths: Paths, scale_factor: float, console: Consol
         summary.builds.append(run_dbt(paths.project_dir, target, "build", keep_results_as=BUILD_RESULTS))
 
     started = time.perf_counter()
-    summary.batches = load_pending(target, paths, after_each=build_after)
+    with console.status("Loading") as progress:
+        summary.batches = load_pending(target, paths, after_each=build_after, report=progress.update)
     if not summary.builds:
         # Nothing new landed, but models may have changed since the last build.
         summary.builds.append(run_dbt(paths.project_dir, target, "build", keep_results_as=BUILD_RESULTS))

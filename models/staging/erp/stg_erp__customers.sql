@@ -1,15 +1,6 @@
-with source as (
+with latest as (
 
-    select * from {{ source('erp', 'erp_customers') }}
-
-),
-
-ranked as (
-
-    select
-        *,
-        {{ latest_version_rank(['c_custkey']) }} as version_rank
-    from source
+    {{ latest_versions(source('erp', 'erp_customers'), ['c_custkey']) }}
 
 ),
 
@@ -24,11 +15,8 @@ renamed as (
         cast(c_acctbal as decimal(15, 2)) as account_balance,
         cast(c_mktsegment as varchar) as market_segment,
         cast(c_comment as varchar) as customer_comment,
-        _batch_id as source_batch_id,
-        _business_date as source_business_date,
-        _loaded_at as loaded_at
-    from ranked
-    where version_rank = 1 and _op <> 'delete'
+        {{ source_version_columns() }}
+    from latest
 
 )
 

@@ -1,15 +1,6 @@
-with source as (
+with latest as (
 
-    select * from {{ source('erp', 'erp_order_lines') }}
-
-),
-
-ranked as (
-
-    select
-        *,
-        {{ latest_version_rank(['l_orderkey', 'l_linenumber']) }} as version_rank
-    from source
+    {{ latest_versions(source('erp', 'erp_order_lines'), ['l_orderkey', 'l_linenumber']) }}
 
 ),
 
@@ -32,11 +23,8 @@ renamed as (
         cast(l_shipinstruct as varchar) as ship_instructions,
         cast(l_shipmode as varchar) as ship_mode,
         cast(l_comment as varchar) as line_comment,
-        _batch_id as source_batch_id,
-        _business_date as source_business_date,
-        _loaded_at as loaded_at
-    from ranked
-    where version_rank = 1 and _op <> 'delete'
+        {{ source_version_columns() }}
+    from latest
 
 )
 

@@ -1,15 +1,6 @@
-with source as (
+with latest as (
 
-    select * from {{ source('erp', 'erp_orders') }}
-
-),
-
-ranked as (
-
-    select
-        *,
-        {{ latest_version_rank(['o_orderkey']) }} as version_rank
-    from source
+    {{ latest_versions(source('erp', 'erp_orders'), ['o_orderkey']) }}
 
 ),
 
@@ -25,11 +16,8 @@ renamed as (
         cast(o_clerk as varchar) as clerk_name,
         cast(o_shippriority as integer) as ship_priority,
         cast(o_comment as varchar) as order_comment,
-        _batch_id as source_batch_id,
-        _business_date as source_business_date,
-        _loaded_at as loaded_at
-    from ranked
-    where version_rank = 1 and _op <> 'delete'
+        {{ source_version_columns() }}
+    from latest
 
 )
 

@@ -1,15 +1,6 @@
-with source as (
+with latest as (
 
-    select * from {{ source('erp', 'erp_parts') }}
-
-),
-
-ranked as (
-
-    select
-        *,
-        {{ latest_version_rank(['p_partkey']) }} as version_rank
-    from source
+    {{ latest_versions(source('erp', 'erp_parts'), ['p_partkey']) }}
 
 ),
 
@@ -25,11 +16,8 @@ renamed as (
         cast(p_container as varchar) as container,
         cast(p_retailprice as decimal(15, 2)) as retail_price,
         cast(p_comment as varchar) as part_comment,
-        _batch_id as source_batch_id,
-        _business_date as source_business_date,
-        _loaded_at as loaded_at
-    from ranked
-    where version_rank = 1 and _op <> 'delete'
+        {{ source_version_columns() }}
+    from latest
 
 )
 

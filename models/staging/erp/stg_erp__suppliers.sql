@@ -1,15 +1,6 @@
-with source as (
+with latest as (
 
-    select * from {{ source('erp', 'erp_suppliers') }}
-
-),
-
-ranked as (
-
-    select
-        *,
-        {{ latest_version_rank(['s_suppkey']) }} as version_rank
-    from source
+    {{ latest_versions(source('erp', 'erp_suppliers'), ['s_suppkey']) }}
 
 ),
 
@@ -23,11 +14,8 @@ renamed as (
         cast(s_phone as varchar) as supplier_phone,
         cast(s_acctbal as decimal(15, 2)) as account_balance,
         cast(s_comment as varchar) as supplier_comment,
-        _batch_id as source_batch_id,
-        _business_date as source_business_date,
-        _loaded_at as loaded_at
-    from ranked
-    where version_rank = 1 and _op <> 'delete'
+        {{ source_version_columns() }}
+    from latest
 
 )
 

@@ -58,7 +58,14 @@ def pending_batch_dirs(paths: Paths, only_batch: str | None) -> list[Path]:
     return batch_dirs
 
 
-def load_batch(warehouse: Warehouse, batch_dir: Path, loaded: dict[str, str]) -> BatchResult:
+Report = Callable[[str], None]
+
+
+def _ignore(_: str) -> None:
+    pass
+
+
+def load_batch(warehouse: Warehouse, batch_dir: Path, loaded: dict[str, str], report: Report = _ignore) -> BatchResult:
     """Verify, validate and write one batch; `loaded` maps content checksums to batch ids."""
     started = time.perf_counter()
     manifest = read_manifest(batch_dir)
@@ -67,15 +74,16 @@ def load_batch(warehouse: Warehouse, batch_dir: Path, loaded: dict[str, str]) ->
         detail = "already loaded" if first == manifest.batch_id else f"same content as {first}, already loaded"
         return BatchResult(manifest.batch_id, manifest.business_date, "skipped", detail)
 
+    report(f"{manifest.batch_id}: verifying checksums and row counts")
     verify_files(batch_dir, manifest)
     started_at = utc_now()
     context = BatchContext(manifest.batch_id, manifest.business_date, "insert", started_at)
-    staged = [
-        stage_entity(
-            warehouse.stage_connection, batch_dir / item.path, ENTITIES_BY_NAME[item.entity], item.sha256, context
-        )
-        for item in manifest.files
-    ]
+    staged = []
+    for item in manifest.files:
+        report(f"{manifest.batch_id}: validating {item.entity} ({item.rows:,} rows)")
+        entity = ENTITIES_BY_NAME[item.entity]
+        staged.append(stage_entity(warehouse.stage_connection, batch_dir / item.path, entity, item.sha256, context))
+    report(f"{manifest.batch_id}: writing {sum(item.rows_in for item in staged):,} rows in one transaction")
     warehouse.write_batch(manifest, staged, started_at)
     drift = sorted({column for item in staged for column in item.extra_columns})
     detail = f"new columns not in the contract, not loaded: {drift}" if drift else ""
@@ -89,13 +97,14 @@ def load_pending(
     paths: Paths,
     only_batch: str | None = None,
     after_each: Callable[[BatchResult], None] | None = None,
+    report: Report = _ignore,
 ) -> list[BatchResult]:
     """Load pending batches oldest first; `after_each` runs after every batch (elt run builds there)."""
     results = []
     for batch_dir in pending_batch_dirs(paths, only_batch):
         # The warehouse is closed between batches so `after_each` (dbt) can open it.
         with open_warehouse(target, paths) as warehouse:
-            result = load_batch(warehouse, batch_dir, warehouse.loaded_batches())
+            result = load_batch(warehouse, batch_dir, warehouse.loaded_batches(), report)
         results.append(result)
         if after_each is not None and result.status == "loaded":
             after_each(result)
