@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from elt.errors import EltError
-from elt.generate.export import generate_export
+from elt.generate.export import generate_all
 from elt.generate.manifest import read_manifest
 from elt.load.loader import BatchResult, load_pending, open_warehouse, pending_batch_dirs
 from elt.run import ensure_local_postgres, run_pipeline
@@ -40,6 +40,13 @@ TargetOption = Annotated[
         help="dbt target from profiles.yml: dev (DuckDB file), pg (local PostgreSQL), prod (PostgreSQL from env vars).",
         envvar="DBT_TARGET",
     ),
+]
+DaysOption = Annotated[
+    int,
+    typer.Option("--days", "-d", min=0, help="Daily change batches to land after the export.", envvar="ELT_DAYS"),
+]
+SeedOption = Annotated[
+    int, typer.Option("--seed", help="Seed of the daily change simulator: same seed, same bytes.", envvar="ELT_SEED")
 ]
 ScaleFactorOption = Annotated[
     float,
@@ -100,19 +107,20 @@ def _print_batches(results: list[BatchResult]) -> None:
 
 @app.command()
 @reports_errors
-def generate(scale_factor: ScaleFactorOption = 0.1) -> None:
-    """Write the ERP's initial export to landing/<batch_id>/ (parquet files and manifest.json), if missing."""
+def generate(scale_factor: ScaleFactorOption = 0.1, days: DaysOption = 0, seed: SeedOption = 1) -> None:
+    """Land the ERP's initial export and N daily change batches in landing/<batch_id>/, those missing."""
     paths = Paths.resolve()
-    with console.status(f"Generating the export at scale factor {scale_factor:g}"):
-        manifest, generated = generate_export(paths.landing_dir, scale_factor)
-    verb = "Generated" if generated else "Already landed:"
-    console.print(f"{verb} {paths.landing_dir / manifest.batch_id} (business date {manifest.business_date})")
-    table = Table(title=f"Batch {manifest.batch_id}")
-    table.add_column("entity")
+    with console.status(f"Generating the export at scale factor {scale_factor:g} and {days} day(s)"):
+        landed = generate_all(paths.landing_dir, scale_factor, days, seed)
+    table = Table(title=f"Landed in {paths.landing_dir}")
+    table.add_column("batch", no_wrap=True)
+    table.add_column("business date")
+    table.add_column("state")
     table.add_column("rows", justify="right")
-    table.add_column("sha256")
-    for item in manifest.files:
-        table.add_row(item.entity, f"{item.rows:,}", item.sha256[:16])
+    for manifest, generated in landed:
+        state = "generated" if generated else "already landed"
+        rows = sum(item.rows for item in manifest.files)
+        table.add_row(manifest.batch_id, str(manifest.business_date), state, f"{rows:,}")
     console.print(table)
 
 
@@ -135,11 +143,13 @@ def load(
 
 @app.command()
 @reports_errors
-def run(target: TargetOption = "dev", scale_factor: ScaleFactorOption = 0.1) -> None:
+def run(
+    target: TargetOption = "dev", scale_factor: ScaleFactorOption = 0.1, days: DaysOption = 0, seed: SeedOption = 1
+) -> None:
     """The whole job: generate what is missing, load pending batches, dbt build after each, dbt docs."""
     paths = Paths.resolve()
     _prepare_target(target, paths)
-    summary = run_pipeline(target, paths, scale_factor, console)
+    summary = run_pipeline(target, paths, scale_factor, days, seed, console)
     _print_batches(summary.batches)
     table = Table(title="dbt")
     for column in ("command", "passed", "warned", "failed", "skipped", "seconds"):

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from elt import local_pg
 from elt.dbt import DbtSummary, run_dbt
-from elt.generate.export import generate_export
+from elt.generate.export import generate_all
 from elt.generate.manifest import Manifest
 from elt.load.loader import BatchResult, load_pending
 from elt.settings import Paths
@@ -21,8 +21,7 @@ BUILD_RESULTS = "build_run_results.json"
 
 @dataclass
 class RunSummary:
-    export: Manifest | None = None
-    export_generated: bool = False
+    landed: list[tuple[Manifest, bool]] = field(default_factory=list)
     batches: list[BatchResult] = field(default_factory=list)
     builds: list[DbtSummary] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
@@ -38,12 +37,12 @@ def ensure_local_postgres(paths: Paths, console: Console) -> None:
     os.environ.update(local_pg.connection_env(server))
 
 
-def run_pipeline(target: str, paths: Paths, scale_factor: float, console: Console) -> RunSummary:
+def run_pipeline(target: str, paths: Paths, scale_factor: float, days: int, seed: int, console: Console) -> RunSummary:
     summary = RunSummary()
 
     started = time.perf_counter()
-    with console.status(f"Generating the ERP export at scale factor {scale_factor:g} (if missing)"):
-        summary.export, summary.export_generated = generate_export(paths.landing_dir, scale_factor)
+    with console.status(f"Generating what is missing: export at scale factor {scale_factor:g}, {days} day(s)"):
+        summary.landed = generate_all(paths.landing_dir, scale_factor, days, seed)
     summary.stage_seconds["generate"] = time.perf_counter() - started
 
     def build_after(batch: BatchResult) -> None:

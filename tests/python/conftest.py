@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -84,6 +85,20 @@ def landed_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("shared-landing")
     workspace = make_workspace(root)
     workspace.elt("generate", "--scale-factor", TEST_SCALE_FACTOR)
+    return workspace.landing_dir
+
+
+TEST_DAYS = "3"
+TEST_SEED = "11"
+
+
+@pytest.fixture(scope="session")
+def landed_days(tmp_path_factory: pytest.TempPathFactory, landed_export: Path) -> Path:
+    """A landing directory with the export and TEST_DAYS daily change batches (read-only for tests)."""
+    root = tmp_path_factory.mktemp("shared-landing-days")
+    shutil.copytree(landed_export, root / "landing")
+    workspace = make_workspace(root)
+    workspace.elt("generate", "--scale-factor", TEST_SCALE_FACTOR, "--days", TEST_DAYS, "--seed", TEST_SEED)
     return workspace.landing_dir
 
 

@@ -10,6 +10,8 @@ import pyarrow.parquet as pq
 
 CENT = Decimal("0.01")
 
+__all__ = ["CENT", "ROUND_HALF_UP", "distinct_count", "net_revenue_total", "parquet_rows"]
+
 
 def parquet_rows(path: Path) -> int:
     return pq.read_metadata(path).num_rows

@@ -86,3 +86,11 @@ def generate_export(landing_dir: Path, scale_factor: float) -> tuple[Manifest, b
     work_dir.rename(final_dir)
     write_manifest(final_dir, manifest)
     return manifest, True
+
+
+def generate_all(landing_dir: Path, scale_factor: float, days: int, seed: int) -> list[tuple[Manifest, bool]]:
+    """The export and `days` daily batches after it, generating only what is not landed yet."""
+    from elt.generate.daily import generate_days
+
+    export, generated = generate_export(landing_dir, scale_factor)
+    return [(export, generated), *generate_days(landing_dir, export, days, seed)]

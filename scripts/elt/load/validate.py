@@ -39,20 +39,37 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _reason_expressions(column: Column) -> list[str]:
+OP_COLUMN = "_op"
+OPS = ("insert", "update", "delete")
+
+
+def _reason_expressions(column: Column, is_key: bool, op_sql: str) -> list[str]:
+    """Why a row breaks the contract on this column. A delete (tombstone) carries only its key,
+    so beyond the key it is held to types alone."""
     name = identifier(column.name)
     source = f"source.{name}"
     typed = f"try_cast({source} as {column.sql_type})"
+    not_a_delete = f"{op_sql} is distinct from 'delete'"
     reasons = [
         f"case when {source} is not null and {typed} is null then "
         f"{_sql_string(f'{name}: not a {column.sql_type}: ')} || left(cast({source} as varchar), 80) end"
     ]
-    if column.required:
+    if is_key:
         reasons.append(f"case when {source} is null then {_sql_string(f'{name}: missing')} end")
+    elif column.required:
+        reasons.append(f"case when {source} is null and {not_a_delete} then {_sql_string(f'{name}: missing')} end")
     if column.check:
         predicate = column.check.format(col=typed)
-        reasons.append(f"case when not ({predicate}) then {_sql_string(f'{name}: {column.check_reason}')} end")
+        reasons.append(
+            f"case when {not_a_delete} and not ({predicate}) then {_sql_string(f'{name}: {column.check_reason}')} end"
+        )
     return reasons
+
+
+def _op_reason(op_sql: str) -> str:
+    allowed = ", ".join(_sql_string(op) for op in OPS)
+    message = _sql_string(f"{OP_COLUMN}: must be one of {', '.join(OPS)}: ")
+    return f"case when {op_sql} is null or {op_sql} not in ({allowed}) then {message} || coalesce({op_sql}, 'null') end"
 
 
 def source_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
@@ -85,20 +102,26 @@ def stage_entity(
             f"{path}: breaking schema change, required column(s) {missing} are missing "
             f"(the file has {present}). Fix the extract or update the contract in scripts/elt/entities.py."
         )
-    extra = tuple(name for name in present if name not in entity.column_names)
+    # A change batch says per row what happened (`_op`); an export is all inserts.
+    op_sql = f"source.{OP_COLUMN}" if OP_COLUMN in present else "cast($op as varchar)"
+    extra = tuple(name for name in present if name not in (*entity.column_names, OP_COLUMN))
 
     stage_table = identifier(f"stage_{entity.name}")
     typed_columns = [f"try_cast(source.{identifier(c.name)} as {c.sql_type}) as {c.name}" for c in entity.columns]
     record = ", ".join(f"{identifier(c.name)} := source.{c.name}" for c in entity.columns)
     typed_record = ", ".join(f"{c.name} := try_cast(source.{c.name} as {c.sql_type})" for c in entity.columns)
-    reasons = [expression for column in entity.columns for expression in _reason_expressions(column)]
+    reasons = [_op_reason(op_sql)] + [
+        expression
+        for column in entity.columns
+        for expression in _reason_expressions(column, column.name in entity.key, op_sql)
+    ]
     sql = f"""
         create or replace temp table {stage_table} as
         select
             {", ".join(typed_columns)},
             cast($batch_id as varchar) as _batch_id,
             cast($business_date as date) as _business_date,
-            cast($op as varchar) as _op,
+            {op_sql} as _op,
             cast($source_file as varchar) as _source_file,
             source.file_row_number + 1 as _source_row,
             cast($loaded_at as timestamp) as _loaded_at,
@@ -107,18 +130,17 @@ def stage_entity(
             [reason for reason in [{", ".join(reasons)}] if reason is not null] as _reasons
         from read_parquet($path, file_row_number = true) as source
     """
+    parameters = {
+        "path": str(path),
+        "batch_id": batch.batch_id,
+        "business_date": batch.business_date,
+        "source_file": f"{batch.batch_id}/{path.name}",
+        "loaded_at": batch.loaded_at,
+    }
+    if OP_COLUMN not in present:
+        parameters["op"] = batch.op
     try:
-        con.execute(
-            sql,
-            {
-                "path": str(path),
-                "batch_id": batch.batch_id,
-                "business_date": batch.business_date,
-                "op": batch.op,
-                "source_file": f"{batch.batch_id}/{path.name}",
-                "loaded_at": batch.loaded_at,
-            },
-        )
+        con.execute(sql, parameters)
     except (duckdb.IOException, duckdb.InvalidInputException) as error:
         raise EltError(f"{path}: could not be read ({error}). Ask for the batch to be re-delivered.") from error
     rows_in, rows_invalid = con.execute(
