@@ -14,6 +14,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,20 +141,46 @@ def pg_connect(env: dict[str, str], **kwargs) -> psycopg.Connection:
     )
 
 
-@pytest.fixture
-def postgres_database(postgres_server: dict[str, str]) -> Iterator[dict[str, str]]:
-    """A fresh, empty database on the server for one test; dropped afterwards."""
+@contextmanager
+def fresh_postgres_database(server_env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """A new, empty database on the server; dropped on exit. Yields libpq variables naming it."""
     name = f"elt_test_{uuid.uuid4().hex[:12]}"
-    with pg_connect(postgres_server, autocommit=True) as admin:
+    with pg_connect(server_env, autocommit=True) as admin:
         admin.execute(f'create database "{name}"')
     try:
-        yield {**postgres_server, "PGDATABASE": name}
+        yield {**server_env, "PGDATABASE": name}
     finally:
-        with pg_connect(postgres_server, autocommit=True) as admin:
+        with pg_connect(server_env, autocommit=True) as admin:
             admin.execute(f'drop database if exists "{name}" with (force)')
 
 
+@pytest.fixture
+def postgres_database(postgres_server: dict[str, str]) -> Iterator[dict[str, str]]:
+    with fresh_postgres_database(postgres_server) as database_env:
+        yield database_env
+
+
 Query = Callable[[str], list[tuple]]
+
+
+def warehouse_query(target: str, env: dict[str, str]) -> Query:
+    """query(sql) on the warehouse that `env` names for `target`, a new connection per call."""
+    if target == "pg":
+        database_env = dict(env)
+
+        def query(sql: str) -> list[tuple]:
+            with pg_connect(database_env) as connection:
+                return connection.execute(sql).fetchall()
+
+        return query
+
+    duckdb_path = env["WAREHOUSE_DUCKDB_PATH"]
+
+    def query(sql: str) -> list[tuple]:
+        with duckdb.connect(duckdb_path, read_only=True) as connection:
+            return connection.execute(sql).fetchall()
+
+    return query
 
 
 @pytest.fixture(params=["dev", "pg"])
@@ -161,17 +188,5 @@ def engine(request: pytest.FixtureRequest, workspace: Workspace) -> tuple[str, W
     """(target, workspace, query) for each engine; query(sql) runs on that workspace's warehouse."""
     target = request.param
     if target == "pg":
-        database_env = request.getfixturevalue("postgres_database")
-        workspace.env.update(database_env)
-
-        def query(sql: str) -> list[tuple]:
-            with pg_connect(database_env) as connection:
-                return connection.execute(sql).fetchall()
-
-    else:
-
-        def query(sql: str) -> list[tuple]:
-            with duckdb.connect(str(workspace.duckdb_path), read_only=True) as connection:
-                return connection.execute(sql).fetchall()
-
-    return target, workspace, query
+        workspace.env.update(request.getfixturevalue("postgres_database"))
+    return target, workspace, warehouse_query(target, workspace.env)
