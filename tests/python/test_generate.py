@@ -54,7 +54,7 @@ def test_generate_is_idempotent_and_refuses_a_different_scale_factor(tmp_path: P
     before = sorted(path.stat().st_mtime_ns for path in landed_export.rglob("*"))
 
     repeat = workspace.elt("generate", "--scale-factor", TEST_SCALE_FACTOR)
-    assert "Already landed" in repeat.stdout
+    assert "already landed" in repeat.stdout and "generated" not in repeat.stdout
 
     clash = workspace.elt("generate", "--scale-factor", "0.02", check=False)
     assert clash.returncode == 1
