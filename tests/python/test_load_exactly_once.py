@@ -1,0 +1,54 @@
+"""Exactly once: a batch delivered again under another name is skipped; a second loader is refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from conftest import pg_connect
+from elt.load.warehouse import POSTGRES_LOAD_LOCK_KEY
+
+
+def test_batch_redelivered_under_a_new_name_is_skipped(engine, landed_days: Path) -> None:
+    target, workspace, query = engine
+    landing = workspace.root / "landing"
+    shutil.copytree(landed_days, landing)
+    workspace.env["ELT_LANDING_DIR"] = str(landing)
+    workspace.elt("load", "--target", target)
+    before = query("select count(*) from raw.erp_order_lines")
+
+    first_daily = sorted(path for path in landing.iterdir() if path.name.endswith("-daily"))[0]
+    again = landing / f"{first_daily.name[:8]}-redelivered"
+    shutil.copytree(first_daily, again)
+    manifest = json.loads((again / "manifest.json").read_text())
+    manifest["batch_id"] = again.name
+    (again / "manifest.json").write_text(json.dumps(manifest))
+
+    result = workspace.elt("load", "--target", target)
+    assert f"{again.name}: same content as {first_daily.name}, already loaded" in result.stdout
+    assert query("select count(*) from raw.erp_order_lines") == before
+    assert query(f"select count(*) from audit.load_batches where batch_id = '{again.name}'") == [(0,)]
+
+
+def test_a_second_loader_is_refused_with_a_clear_message_and_nothing_changes(engine) -> None:
+    target, workspace, query = engine
+    workspace.elt("load", "--target", target)
+    before = query("select count(*) from audit.load_batches")
+
+    if target == "dev":
+        holder = duckdb.connect(str(workspace.duckdb_path))  # a running load holds the file like this
+        expected = "in use by another process"
+    else:
+        holder = pg_connect(workspace.env, autocommit=True)
+        assert holder.execute("select pg_try_advisory_lock(%s)", (POSTGRES_LOAD_LOCK_KEY,)).fetchone()[0]
+        expected = "another load is running"
+    try:
+        result = workspace.elt("load", "--target", target, check=False)
+    finally:
+        holder.close()
+    assert result.returncode == 1
+    assert expected in result.stderr and "Traceback" not in result.stderr
+    assert query("select count(*) from audit.load_batches") == before
