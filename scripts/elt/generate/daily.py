@@ -30,6 +30,8 @@ SHIP_MODES = ("AIR", "FOB", "MAIL", "RAIL", "REG AIR", "SHIP", "TRUCK")
 SHIP_INSTRUCTIONS = ("COLLECT COD", "DELIVER IN PERSON", "NONE", "TAKE BACK RETURN")
 PRIORITIES = ("1-URGENT", "2-HIGH", "3-MEDIUM", "4-NOT SPECIFIED", "5-LOW")
 SEGMENTS = ("AUTOMOBILE", "BUILDING", "FURNITURE", "HOUSEHOLD", "MACHINERY")
+# Regions and nations never change in the ERP, so daily batches never carry them.
+DAILY_ENTITIES = ("customers", "suppliers", "parts", "part_suppliers", "orders", "order_lines")
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,9 @@ class ErpState:
 
 
 def _new_orders(state: ErpState, day: int, business_date: date, volumes: DayVolumes) -> None:
-    r = lambda purpose, key="o_orderkey": state.random(day, purpose, key)  # noqa: E731
+    def r(purpose: str) -> str:
+        return state.random(day, purpose, "o_orderkey")
+
     max_key = state.con.execute("select max(o_orderkey) from orders").fetchone()[0]
     customers, parts = state.count("customers"), state.count("parts")
     state.con.execute(
@@ -95,7 +99,10 @@ def _new_orders(state: ErpState, day: int, business_date: date, volumes: DayVolu
             'Clerk#' || lpad(cast(1 + cast(floor({r("clerk")} * 1000) as integer) as varchar), 9, '0') as o_clerk
         from (select range + 1 as range from range({volumes.new_orders})) as keys"""
     )
-    lr = lambda purpose: state.random(day, purpose, "o_orderkey * 8 + line_number")  # noqa: E731
+
+    def lr(purpose: str) -> str:
+        return state.random(day, purpose, "o_orderkey * 8 + line_number")
+
     state.con.execute(
         f"""create or replace temp table day_new_lines as
         with drawn as (
@@ -326,7 +333,7 @@ def generate_days(landing_dir: Path, export: Manifest, days: int, seed: int) -> 
         work_dir = landing_dir / f".{batch_id}-in-progress"
         shutil.rmtree(work_dir, ignore_errors=True)
         work_dir.mkdir(parents=True)
-        written = [name for name in _DAILY_ENTITIES if _write_entity(state, name, work_dir)]
+        written = [name for name in DAILY_ENTITIES if _write_entity(state, name, work_dir)]
         _apply(state)
         manifest = Manifest(
             batch_id=batch_id,
@@ -343,6 +350,3 @@ def generate_days(landing_dir: Path, export: Manifest, days: int, seed: int) -> 
         write_manifest(final_dir, manifest)
         results.append((manifest, True))
     return results
-
-
-_DAILY_ENTITIES = ("customers", "suppliers", "parts", "part_suppliers", "orders", "order_lines")
