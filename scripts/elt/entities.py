@@ -186,6 +186,9 @@ ENTITIES: tuple[Entity, ...] = (
 
 ENTITIES_BY_NAME: dict[str, Entity] = {entity.name: entity for entity in ENTITIES}
 
+# A change batch's per-row operation (insert, update, delete); an export has no such column.
+OP_COLUMN = "_op"
+
 # Columns the loader adds to every raw row: where it came from and what it did.
 METADATA_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_batch_id", TEXT),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pyarrow.parquet as pq
 
 CENT = Decimal("0.01")
 
-__all__ = ["CENT", "ROUND_HALF_UP", "distinct_count", "net_revenue_total", "parquet_rows"]
+__all__ = ["distinct_count", "net_revenue_of", "net_revenue_total", "parquet_rows"]
 
 
 def parquet_rows(path: Path) -> int:
@@ -22,7 +23,11 @@ def net_revenue_total(order_lines_path: Path) -> Decimal:
     table = pq.read_table(order_lines_path, columns=["l_extendedprice", "l_discount"])
     prices = table.column("l_extendedprice").to_pylist()
     discounts = table.column("l_discount").to_pylist()
-    lines = zip(prices, discounts, strict=True)
+    return net_revenue_of(zip(prices, discounts, strict=True))
+
+
+def net_revenue_of(lines: Iterable[tuple[Decimal, Decimal]]) -> Decimal:
+    """Sum over (extended price, discount) pairs of the net revenue, each rounded half-up to the cent."""
     net = ((price * (1 - discount)).quantize(CENT, rounding=ROUND_HALF_UP) for price, discount in lines)
     return sum(net, Decimal(0))
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from conftest import TEST_DAYS, TEST_SCALE_FACTOR, TEST_SEED, make_workspace
-from expected import CENT, ROUND_HALF_UP
+from expected import net_revenue_of
 
 
 def replay(landing_dir: Path, entity: str, key: tuple[str, ...]) -> dict[tuple, dict]:
@@ -72,13 +72,7 @@ def test_changes_reach_staging_and_marts_on_each_engine(engine, landed_days: Pat
         expected_status[row["o_orderstatus"]] = expected_status.get(row["o_orderstatus"], 0) + 1
     assert dict(status_counts) == expected_status
 
-    revenue = sum(
-        (
-            (row["l_extendedprice"] * (1 - row["l_discount"])).quantize(CENT, rounding=ROUND_HALF_UP)
-            for row in lines.values()
-        ),
-        Decimal(0),
-    )
+    revenue = net_revenue_of((row["l_extendedprice"], row["l_discount"]) for row in lines.values())
     assert query("select sum(net_revenue) from marts.fct_order_lines") == [(revenue,)]
 
     balances = sum((row["c_acctbal"] for row in customers.values()), Decimal(0))

@@ -19,10 +19,9 @@ from pathlib import Path
 
 import duckdb
 
-from elt.entities import ENTITIES_BY_NAME
+from elt.entities import ENTITIES_BY_NAME, OP_COLUMN
 from elt.errors import EltError
 from elt.generate.manifest import SCHEMA_VERSION, Manifest, describe_file, read_manifest, write_manifest
-from elt.load.validate import OP_COLUMN
 
 DAILY_KIND = "daily"
 ATTRIBUTE_CHANGE_SHARE = 0.005
@@ -62,7 +61,7 @@ class ErpState:
         self.con = duckdb.connect()
         self.con.execute("set threads = 1")  # one writer thread: identical parquet bytes every time
         self.seed = seed
-        for name in ("customers", "parts", "suppliers", "part_suppliers", "orders", "order_lines"):
+        for name in DAILY_ENTITIES:
             self.con.execute(
                 f"create table {name} as select * from read_parquet($path)",
                 {"path": str(export_dir / ENTITIES_BY_NAME[name].file_name)},

@@ -12,6 +12,7 @@ import duckdb
 
 from elt.entities import ENTITIES
 from elt.errors import EltError
+from elt.generate.daily import generate_days
 from elt.generate.manifest import SCHEMA_VERSION, Manifest, describe_file, list_batches, read_manifest, write_manifest
 
 EXPORT_KIND = "export"
@@ -90,7 +91,5 @@ def generate_export(landing_dir: Path, scale_factor: float) -> tuple[Manifest, b
 
 def generate_all(landing_dir: Path, scale_factor: float, days: int, seed: int) -> list[tuple[Manifest, bool]]:
     """The export and `days` daily batches after it, generating only what is not landed yet."""
-    from elt.generate.daily import generate_days
-
     export, generated = generate_export(landing_dir, scale_factor)
     return [(export, generated), *generate_days(landing_dir, export, days, seed)]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from elt.entities import Column, Entity
+from elt.entities import OP_COLUMN, Column, Entity
 from elt.errors import EltError
 from elt.load.ddl import identifier, raw_columns
 
@@ -39,7 +39,6 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-OP_COLUMN = "_op"
 OPS = ("insert", "update", "delete")
 
 
