@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from elt.errors import EltError
+from elt.generate.dirty import REPORT_NAME, Injection, read_report
 from elt.generate.export import generate_all
 from elt.generate.manifest import read_manifest
 from elt.load.loader import BatchResult, load_pending, open_warehouse, pending_batch_dirs
@@ -47,6 +48,15 @@ DaysOption = Annotated[
 ]
 SeedOption = Annotated[
     int, typer.Option("--seed", help="Seed of the daily change simulator: same seed, same bytes.", envvar="ELT_SEED")
+]
+DirtyOption = Annotated[
+    bool,
+    typer.Option(
+        "--dirty",
+        help="Inject the faults of a real feed into the daily batches (bad rows, drift, broken deliveries); "
+        "what went where is written to landing/dirty-report.json.",
+        envvar="ELT_DIRTY",
+    ),
 ]
 ScaleFactorOption = Annotated[
     float,
@@ -89,7 +99,7 @@ def _batch_table(results: list[BatchResult]) -> Table:
     for result in results:
         table.add_row(
             result.batch_id,
-            result.business_date.isoformat(),
+            str(result.business_date or ""),
             result.status,
             f"{result.rows_loaded:,}",
             f"{result.rows_quarantined:,}",
@@ -107,11 +117,13 @@ def _print_batches(results: list[BatchResult]) -> None:
 
 @app.command()
 @reports_errors
-def generate(scale_factor: ScaleFactorOption = 0.1, days: DaysOption = 0, seed: SeedOption = 1) -> None:
+def generate(
+    scale_factor: ScaleFactorOption = 0.1, days: DaysOption = 0, seed: SeedOption = 1, dirty: DirtyOption = False
+) -> None:
     """Land the ERP's initial export and N daily change batches in landing/<batch_id>/, those missing."""
     paths = Paths.resolve()
     with console.status(f"Generating the export at scale factor {scale_factor:g} and {days} day(s)"):
-        landed = generate_all(paths.landing_dir, scale_factor, days, seed)
+        landed = generate_all(paths.landing_dir, scale_factor, days, seed, dirty)
     table = Table(title=f"Landed in {paths.landing_dir}")
     table.add_column("batch", no_wrap=True)
     table.add_column("business date")
@@ -121,6 +133,21 @@ def generate(scale_factor: ScaleFactorOption = 0.1, days: DaysOption = 0, seed: 
         state = "generated" if generated else "already landed"
         rows = sum(item.rows for item in manifest.files)
         table.add_row(manifest.batch_id, str(manifest.business_date), state, f"{rows:,}")
+    console.print(table)
+    if dirty:
+        _print_injections(read_report(paths.landing_dir))
+
+
+def _print_injections(injections: list[Injection]) -> None:
+    table = Table(title=f"Faults injected, in detail in landing/{REPORT_NAME}")
+    for column in ("fault", "entity", "batches", "rows", "the loader must"):
+        table.add_column(column, justify="right" if column in ("batches", "rows") else "left")
+    kinds: dict[tuple[str, str, str], list[Injection]] = {}
+    for item in injections:
+        kinds.setdefault((item.kind, item.entity or "", item.expected), []).append(item)
+    for (kind, entity, expected), items in sorted(kinds.items()):
+        rows = sum(len(item.source_rows) for item in items)
+        table.add_row(kind, entity, str(len(items)), f"{rows:,}" if rows else "", expected)
     console.print(table)
 
 
@@ -144,12 +171,16 @@ def load(
 @app.command()
 @reports_errors
 def run(
-    target: TargetOption = "dev", scale_factor: ScaleFactorOption = 0.1, days: DaysOption = 0, seed: SeedOption = 1
+    target: TargetOption = "dev",
+    scale_factor: ScaleFactorOption = 0.1,
+    days: DaysOption = 0,
+    seed: SeedOption = 1,
+    dirty: DirtyOption = False,
 ) -> None:
     """The whole job: generate what is missing, load pending batches, dbt build after each, dbt docs."""
     paths = Paths.resolve()
     _prepare_target(target, paths)
-    summary = run_pipeline(target, paths, scale_factor, days, seed, console)
+    summary = run_pipeline(target, paths, scale_factor, days, seed, console, dirty)
     _print_batches(summary.batches)
     table = Table(title="dbt")
     for column in ("command", "passed", "warned", "failed", "skipped", "seconds"):

@@ -197,5 +197,5 @@ METADATA_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_source_file", TEXT),
     ("_source_row", BIGINT),
     ("_loaded_at", "timestamp"),
-    ("_row_hash", TEXT),
+    ("_row_hash", BIGINT),
 )

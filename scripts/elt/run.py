@@ -37,12 +37,14 @@ def ensure_local_postgres(paths: Paths, console: Console) -> None:
     os.environ.update(local_pg.connection_env(server))
 
 
-def run_pipeline(target: str, paths: Paths, scale_factor: float, days: int, seed: int, console: Console) -> RunSummary:
+def run_pipeline(
+    target: str, paths: Paths, scale_factor: float, days: int, seed: int, console: Console, dirty: bool = False
+) -> RunSummary:
     summary = RunSummary()
 
     started = time.perf_counter()
     with console.status(f"Generating what is missing: export at scale factor {scale_factor:g}, {days} day(s)"):
-        summary.landed = generate_all(paths.landing_dir, scale_factor, days, seed)
+        summary.landed = generate_all(paths.landing_dir, scale_factor, days, seed, dirty)
     summary.stage_seconds["generate"] = time.perf_counter() - started
 
     def build_after(batch: BatchResult) -> None:

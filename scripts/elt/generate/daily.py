@@ -13,7 +13,7 @@ rows, and single-threaded writes of ordered rows give the same parquet bytes.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -21,6 +21,20 @@ import duckdb
 
 from elt.entities import ENTITIES_BY_NAME, OP_COLUMN
 from elt.errors import EltError
+from elt.generate.dirty import (
+    ADDED_COLUMN,
+    BREAKING_FAULTS,
+    DELIVERY_FAULTS,
+    LATE_ARRIVAL_RATE,
+    RESENT_DAY,
+    DirtyReport,
+    Injection,
+    add_column,
+    deliver_broken,
+    late_arrival_injections,
+    resend,
+    spoil_rows,
+)
 from elt.generate.manifest import SCHEMA_VERSION, Manifest, describe_file, read_manifest, write_manifest
 
 DAILY_KIND = "daily"
@@ -152,7 +166,7 @@ def _cancelled_and_completed(state: ErpState, day: int, business_date: date, vol
     state.con.execute(
         f"""create or replace temp table day_cancelled as
         select o_orderkey from orders
-        where o_orderstatus = 'O'
+        where o_orderstatus = 'O' and o_orderdate < date '{business_date}' - 1
         order by {order_pick}, o_orderkey
         limit {volumes.cancelled_orders}"""
     )
@@ -160,7 +174,8 @@ def _cancelled_and_completed(state: ErpState, day: int, business_date: date, vol
     state.con.execute(
         f"""create or replace temp table day_completed as
         select o_orderkey from orders
-        where o_orderstatus in ('O', 'P') and o_orderkey not in (select o_orderkey from day_cancelled)
+        where o_orderstatus in ('O', 'P') and o_orderdate < date '{business_date}' - 1
+            and o_orderkey not in (select o_orderkey from day_cancelled)
         order by {complete_pick}, o_orderkey
         limit {volumes.completed_orders}"""
     )
@@ -231,6 +246,53 @@ def _attribute_changes(state: ErpState, day: int) -> None:
     )
 
 
+def _send_all_new(state: ErpState) -> None:
+    """A clean feed sends each new order and all of its lines on the day it is placed."""
+    state.con.execute("create or replace temp view day_orders_sent as select * from day_new_orders_full")
+    state.con.execute("create or replace temp view day_lines_sent as select * from day_new_lines")
+
+
+def _hold_back(state: ErpState, day: int) -> tuple[list[int], list[int]]:
+    """A dirty feed sends some new orders' lines a day late, and some orders' headers a day late
+    (so their lines come first); what was held yesterday goes out today. Returns today's held keys."""
+    con = state.con
+    held = max(1, round(state.count("day_new_orders") * LATE_ARRIVAL_RATE))
+    con.execute(
+        f"""create or replace temp table day_late_lines as
+        select o_orderkey from day_new_orders order by {state.random(day, "late-lines", "o_orderkey")}, o_orderkey
+        limit {held}"""
+    )
+    con.execute(
+        f"""create or replace temp table day_late_headers as
+        select o_orderkey from day_new_orders where o_orderkey not in (select o_orderkey from day_late_lines)
+        order by {state.random(day, "late-headers", "o_orderkey")}, o_orderkey
+        limit {held}"""
+    )
+    con.execute("create table if not exists held_headers as select * from day_new_orders_full limit 0")
+    con.execute("create table if not exists held_lines as select * from day_new_lines limit 0")
+    con.execute(
+        """create or replace temp table day_orders_sent as
+        select * from day_new_orders_full where o_orderkey not in (select o_orderkey from day_late_headers)
+        union all select * from held_headers"""
+    )
+    con.execute(
+        """create or replace temp table day_lines_sent as
+        select * from day_new_lines where l_orderkey not in (select o_orderkey from day_late_lines)
+        union all select * from held_lines"""
+    )
+    con.execute(
+        "create or replace table held_headers as select * from day_new_orders_full "
+        "where o_orderkey in (select o_orderkey from day_late_headers)"
+    )
+    con.execute(
+        "create or replace table held_lines as select * from day_new_lines "
+        "where l_orderkey in (select o_orderkey from day_late_lines)"
+    )
+    late_lines = [row[0] for row in con.execute("select o_orderkey from day_late_lines order by 1").fetchall()]
+    late_headers = [row[0] for row in con.execute("select o_orderkey from day_late_headers order by 1").fetchall()]
+    return late_lines, late_headers
+
+
 # Which temp tables feed each entity's file, with the op of their rows.
 def _change_sets(entity: str) -> list[tuple[str, str]]:
     return {
@@ -239,14 +301,14 @@ def _change_sets(entity: str) -> list[tuple[str, str]]:
         "suppliers": [("day_suppliers", "update")],
         "part_suppliers": [("day_part_suppliers", "update")],
         "orders": [
-            ("day_new_orders_full", "insert"),
+            ("day_orders_sent", "insert"),
             (
                 "(select o.* replace ('F' as o_orderstatus) from orders as o "
                 "where o_orderkey in (select o_orderkey from day_completed))",
                 "update",
             ),
         ],
-        "order_lines": [("day_new_lines", "insert"), ("day_completed_lines", "update")],
+        "order_lines": [("day_lines_sent", "insert"), ("day_completed_lines", "update")],
     }[entity]
 
 
@@ -310,12 +372,15 @@ def _apply(state: ErpState) -> None:
     con.execute("insert into part_suppliers select * from day_part_suppliers")
 
 
-def generate_days(landing_dir: Path, export: Manifest, days: int, seed: int) -> list[tuple[Manifest, bool]]:
+def generate_days(
+    landing_dir: Path, export: Manifest, days: int, seed: int, dirty: bool = False
+) -> list[tuple[Manifest, bool]]:
     """Land `days` daily batches after the export; days already landed are kept as they are."""
     if days <= 0:
         return []
     state = ErpState(landing_dir / export.batch_id, seed)
     volumes = DayVolumes.for_scale(export.scale_factor)
+    report = DirtyReport(seed)
     results = []
     for day in range(1, days + 1):
         business_date = export.business_date + timedelta(days=day)
@@ -323,29 +388,65 @@ def generate_days(landing_dir: Path, export: Manifest, days: int, seed: int) -> 
         _new_orders(state, day, business_date, volumes)
         _cancelled_and_completed(state, day, business_date, volumes)
         _attribute_changes(state, day)
-        final_dir = landing_dir / batch_id
-        if (final_dir / "manifest.json").is_file():
+        if dirty:
+            late_lines, late_headers = _hold_back(state, day)
+        else:
+            _send_all_new(state)
+        if (landing_dir / batch_id / "manifest.json").is_file():
             # Already landed: the state must still move past it so later days match.
             _apply(state)
-            results.append((read_manifest(final_dir), False))
+            results.append((read_manifest(landing_dir / batch_id), False))
             continue
         work_dir = landing_dir / f".{batch_id}-in-progress"
         shutil.rmtree(work_dir, ignore_errors=True)
         work_dir.mkdir(parents=True)
         written = [name for name in DAILY_ENTITIES if _write_entity(state, name, work_dir)]
         _apply(state)
+        if dirty:
+            report.injections += late_arrival_injections(batch_id, late_lines, late_headers)
+            report.injections += _spoil_files(work_dir, written, seed, day, batch_id)
         manifest = Manifest(
             batch_id=batch_id,
             batch_kind=DAILY_KIND,
             business_date=business_date,
             schema_version=SCHEMA_VERSION,
             scale_factor=export.scale_factor,
-            generator=f"elt daily simulator, seed {seed}",
+            generator=f"elt daily simulator, seed {seed}" + (", dirty" if dirty else ""),
             files=tuple(describe_file(work_dir, name, ENTITIES_BY_NAME[name].file_name) for name in written),
         )
+        fault = DELIVERY_FAULTS.get(day) if dirty else None
+        if fault in BREAKING_FAULTS:
+            corrected, injections = deliver_broken(landing_dir, work_dir, manifest, fault)
+            # The day's rows load from the corrected delivery, so that is where their faults show.
+            report.injections = [
+                replace(item, batch_id=corrected.batch_id) if item.batch_id == batch_id else item
+                for item in report.injections
+            ] + injections
+            manifest = corrected
+        final_dir = landing_dir / manifest.batch_id
         if final_dir.exists():
             raise EltError(f"{final_dir} exists without a manifest (an interrupted delivery?); remove it and retry.")
         work_dir.rename(final_dir)
         write_manifest(final_dir, manifest)
+        if dirty and day == RESENT_DAY:
+            report.injections.append(resend(landing_dir, final_dir))
         results.append((manifest, True))
+    if dirty:
+        report.write(landing_dir)
     return results
+
+
+def _spoil_files(work_dir: Path, written: list[str], seed: int, day: int, batch_id: str) -> list[Injection]:
+    """Row faults in the day's files, and from the added column's day on, the added column."""
+    injections = []
+    added_day = next(number for number, kind in DELIVERY_FAULTS.items() if kind == "added_column")
+    for name in written:
+        path = work_dir / ENTITIES_BY_NAME[name].file_name
+        injections += spoil_rows(path, name, seed, day, batch_id)
+        if name == ADDED_COLUMN[0] and day >= added_day:
+            add_column(path, seed, day)
+            if day == added_day:
+                injections.append(
+                    Injection(batch_id, "added_column", "accepted", name, (), "", f"new column {ADDED_COLUMN[1]}")
+                )
+    return injections

@@ -89,7 +89,9 @@ def generate_export(landing_dir: Path, scale_factor: float) -> tuple[Manifest, b
     return manifest, True
 
 
-def generate_all(landing_dir: Path, scale_factor: float, days: int, seed: int) -> list[tuple[Manifest, bool]]:
+def generate_all(
+    landing_dir: Path, scale_factor: float, days: int, seed: int, dirty: bool = False
+) -> list[tuple[Manifest, bool]]:
     """The export and `days` daily batches after it, generating only what is not landed yet."""
     export, generated = generate_export(landing_dir, scale_factor)
-    return [(export, generated), *generate_days(landing_dir, export, days, seed)]
+    return [(export, generated), *generate_days(landing_dir, export, days, seed, dirty)]

@@ -42,6 +42,8 @@ class Manifest:
     scale_factor: float
     generator: str
     files: tuple[ManifestFile, ...]
+    # A corrected re-delivery names the batch it stands in for; that one is then never loaded.
+    replaces: str | None = None
 
     @property
     def content_sha256(self) -> str:
@@ -99,6 +101,7 @@ def read_manifest(batch_dir: Path) -> Manifest:
             scale_factor=float(document["scale_factor"]),
             generator=document["generator"],
             files=files,
+            replaces=document.get("replaces"),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise EltError(f"{where}: malformed manifest ({error!r}). Ask for the batch to be re-delivered.") from error
@@ -110,6 +113,8 @@ def _check_identifiers(manifest: Manifest, where: str) -> None:
     """Names from files end up in SQL and paths, so they must match what we expect exactly."""
     if not BATCH_ID_PATTERN.match(manifest.batch_id):
         raise EltError(f"{where}: batch_id {manifest.batch_id!r} is not of the form YYYYMMDD-<kind>.")
+    if manifest.replaces is not None and not BATCH_ID_PATTERN.match(str(manifest.replaces)):
+        raise EltError(f"{where}: replaces {manifest.replaces!r} is not a batch id (YYYYMMDD-<kind>).")
     if manifest.schema_version != SCHEMA_VERSION:
         raise EltError(
             f"{where}: schema_version {manifest.schema_version}, this loader reads {SCHEMA_VERSION}. "

@@ -14,6 +14,7 @@ IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 LEDGER_TABLE = "audit.load_batches"
 QUARANTINE_TABLE = "audit.quarantine"
+FAILURES_TABLE = "audit.load_failures"
 
 
 def identifier(name: str) -> str:
@@ -48,7 +49,16 @@ def create_statements(entities: tuple[Entity, ...]) -> list[str]:
             status varchar not null,
             started_at timestamp not null,
             finished_at timestamp not null,
+            added_columns varchar,
             primary key (batch_id, entity)
+        )""",
+        # Warehouses created before the ledger recorded schema drift gain the column.
+        f"alter table {LEDGER_TABLE} add column if not exists added_columns varchar",
+        f"""create table if not exists {FAILURES_TABLE} (
+            batch_id varchar not null,
+            business_date date,
+            error varchar not null,
+            failed_at timestamp not null
         )""",
         f"""create table if not exists {QUARANTINE_TABLE} (
             batch_id varchar not null,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from elt.entities import ENTITIES_BY_NAME
 from elt.errors import EltError
+from elt.faults import fault_point
 from elt.generate.manifest import list_batches, read_manifest, verify_files
 from elt.load.validate import BatchContext, StagedEntity, stage_entity
 from elt.load.warehouse import Warehouse, open_duckdb, open_postgres, utc_now
@@ -21,8 +22,8 @@ from elt.targets import postgres_connection_kwargs, target_config
 @dataclass
 class BatchResult:
     batch_id: str
-    business_date: date
-    status: str  # "loaded" or "skipped"
+    business_date: date | None
+    status: str  # loaded, skipped, superseded, or failed (and replaced by a corrected delivery)
     detail: str = ""
     entities: list[StagedEntity] = field(default_factory=list)
     seconds: float = 0.0
@@ -71,11 +72,22 @@ def load_batch(warehouse: Warehouse, batch_dir: Path, loaded: dict[str, str], re
     manifest = read_manifest(batch_dir)
     if manifest.content_sha256 in loaded:
         first = loaded[manifest.content_sha256]
-        detail = "already loaded" if first == manifest.batch_id else f"same content as {first}, already loaded"
-        return BatchResult(manifest.batch_id, manifest.business_date, "skipped", detail)
+        detail = "already loaded" if first == batch_dir.name else f"same content as {first}, already loaded"
+        return BatchResult(batch_dir.name, manifest.business_date, "skipped", detail)
+    if manifest.batch_id in loaded.values():
+        raise EltError(
+            f"{batch_dir}: batch {manifest.batch_id} is already loaded, with other content. A corrected delivery "
+            'needs its own batch id and "replaces" in its manifest, or see docs/runbooks/failed-load.md.'
+        )
+    if manifest.replaces in loaded.values():
+        raise EltError(
+            f"{batch_dir}: replaces {manifest.replaces}, which is already loaded. Reprocess that batch instead "
+            "(docs/runbooks/failed-load.md); nothing was written."
+        )
 
     report(f"{manifest.batch_id}: verifying checksums and row counts")
     verify_files(batch_dir, manifest)
+    fault_point("after-verify")
     started_at = utc_now()
     context = BatchContext(manifest.batch_id, manifest.business_date, "insert", started_at)
     staged = []
@@ -83,13 +95,28 @@ def load_batch(warehouse: Warehouse, batch_dir: Path, loaded: dict[str, str], re
         report(f"{manifest.batch_id}: validating {item.entity} ({item.rows:,} rows)")
         entity = ENTITIES_BY_NAME[item.entity]
         staged.append(stage_entity(warehouse.stage_connection, batch_dir / item.path, entity, item.sha256, context))
+    fault_point("after-stage")
     report(f"{manifest.batch_id}: writing {sum(item.rows_in for item in staged):,} rows in one transaction")
     warehouse.write_batch(manifest, staged, started_at)
-    drift = sorted({column for item in staged for column in item.extra_columns})
-    detail = f"new columns not in the contract, not loaded: {drift}" if drift else ""
+    fault_point("after-commit")
+    added = [f"{item.entity.name}.{column.name}" for item in staged for column in item.added_columns]
+    detail = f"new column(s) loaded: {', '.join(added)}" if added else ""
     return BatchResult(
         manifest.batch_id, manifest.business_date, "loaded", detail, staged, time.perf_counter() - started
     )
+
+
+def replacements(batch_dirs: list[Path]) -> dict[str, str]:
+    """Batch id -> the id of the landed corrected delivery that replaces it."""
+    replaced = {}
+    for batch_dir in batch_dirs:
+        try:
+            manifest = read_manifest(batch_dir)
+        except EltError:
+            continue  # reported when its own turn to load comes
+        if manifest.replaces is not None:
+            replaced[manifest.replaces] = manifest.batch_id
+    return replaced
 
 
 def load_pending(
@@ -99,13 +126,47 @@ def load_pending(
     after_each: Callable[[BatchResult], None] | None = None,
     report: Report = _ignore,
 ) -> list[BatchResult]:
-    """Load pending batches oldest first; `after_each` runs after every batch (elt run builds there)."""
+    """Load pending batches oldest first; `after_each` runs after every batch (elt run builds there).
+
+    A batch that fails stops the load, so later business days wait and history stays in order,
+    unless a corrected delivery that replaces it is landed: then the failure is recorded and
+    the replacement loads in its place.
+    """
+    batch_dirs = pending_batch_dirs(paths, only_batch)
+    replaced_by = replacements(list_batches(paths.landing_dir))
     results = []
-    for batch_dir in pending_batch_dirs(paths, only_batch):
+    for position, batch_dir in enumerate(batch_dirs):
         # The warehouse is closed between batches so `after_each` (dbt) can open it.
         with open_warehouse(target, paths) as warehouse:
-            result = load_batch(warehouse, batch_dir, warehouse.loaded_batches(), report)
+            loaded = warehouse.loaded_batches()
+            replacement = replaced_by.get(batch_dir.name)
+            if replacement is not None and replacement in loaded.values():
+                results.append(_superseded(batch_dir, f"superseded by {replacement}, which is loaded"))
+                continue
+            try:
+                result = load_batch(warehouse, batch_dir, loaded, report)
+            except EltError as error:
+                warehouse.record_failure(batch_dir.name, _business_date_of(batch_dir), str(error))
+                if replacement is None:
+                    waiting = len(batch_dirs) - position - 1
+                    raise EltError(
+                        f"batch {batch_dir.name} failed: {error}\nThe failure is recorded in audit.load_failures"
+                        + (f"; {waiting} later batch(es) stay pending so history loads in order." if waiting else ".")
+                    ) from error
+                detail = f"failed: {error} Superseded by {replacement}, loaded next."
+                result = BatchResult(batch_dir.name, _business_date_of(batch_dir), "failed", detail)
         results.append(result)
         if after_each is not None and result.status == "loaded":
             after_each(result)
     return results
+
+
+def _business_date_of(batch_dir: Path) -> date | None:
+    try:
+        return date.fromisoformat(batch_dir.name[:8])
+    except ValueError:
+        return None
+
+
+def _superseded(batch_dir: Path, detail: str) -> BatchResult:
+    return BatchResult(batch_dir.name, _business_date_of(batch_dir), "superseded", detail)

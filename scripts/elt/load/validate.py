@@ -1,13 +1,20 @@
 """Apply an entity's contract to a landed file, in DuckDB SQL, without touching the warehouse.
 
-The result is a temp table `stage_<entity>` holding every source row once: typed columns,
-the row's hash, its original values as JSON and the list of reasons it breaks the contract
-(empty for a good row). Writers then split it into raw rows and quarantine rows, so
-rows_in = rows_loaded + rows_quarantined by construction.
+Staging reads the parquet file where it lies and produces two queries for the writers:
+the valid rows, typed, with the loader's metadata columns, and the quarantine rows, each
+with its original values as JSON and every reason it breaks the contract.
+
+Speed comes from the split. Whether a row is valid is one boolean expression; where the
+file's types already are the contract's types, DuckDB checks it against the parquet
+statistics and skips row groups that cannot hold a bad row, so a clean file costs little
+more than a plain copy. The reasons (strings, one per broken rule) are worked out only
+for the few rows that fail. Both sides use the same expression, and the writers check
+that rows_in = rows_loaded + rows_quarantined before they commit.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -16,69 +23,17 @@ import duckdb
 
 from elt.entities import OP_COLUMN, Column, Entity
 from elt.errors import EltError
-from elt.load.ddl import identifier, raw_columns
-
-
-@dataclass(frozen=True)
-class StagedEntity:
-    entity: Entity
-    stage_table: str
-    source_file: str
-    file_sha256: str
-    rows_in: int
-    rows_invalid: int
-    extra_columns: tuple[str, ...]
-
-    @property
-    def rows_valid(self) -> int:
-        return self.rows_in - self.rows_invalid
-
-
-def _sql_string(text: str) -> str:
-    """Quote a constant that we wrote ourselves (contract reasons), never data from a file."""
-    return "'" + text.replace("'", "''") + "'"
-
+from elt.load.ddl import IDENTIFIER, identifier, raw_columns
 
 OPS = ("insert", "update", "delete")
 
 
-def _reason_expressions(column: Column, is_key: bool, op_sql: str) -> list[str]:
-    """Why a row breaks the contract on this column. A delete (tombstone) carries only its key,
-    so beyond the key it is held to types alone."""
-    name = identifier(column.name)
-    source = f"source.{name}"
-    typed = f"try_cast({source} as {column.sql_type})"
-    not_a_delete = f"{op_sql} is distinct from 'delete'"
-    reasons = [
-        f"case when {source} is not null and {typed} is null then "
-        f"{_sql_string(f'{name}: not a {column.sql_type}: ')} || left(cast({source} as varchar), 80) end"
-    ]
-    if is_key:
-        reasons.append(f"case when {source} is null then {_sql_string(f'{name}: missing')} end")
-    elif column.required:
-        reasons.append(f"case when {source} is null and {not_a_delete} then {_sql_string(f'{name}: missing')} end")
-    if column.check:
-        predicate = column.check.format(col=typed)
-        reasons.append(
-            f"case when {not_a_delete} and not ({predicate}) then {_sql_string(f'{name}: {column.check_reason}')} end"
-        )
-    return reasons
+@dataclass(frozen=True)
+class AddedColumn:
+    """A column the file has and the contract does not: additive drift, loaded as it comes."""
 
-
-def _op_reason(op_sql: str) -> str:
-    allowed = ", ".join(_sql_string(op) for op in OPS)
-    message = _sql_string(f"{OP_COLUMN}: must be one of {', '.join(OPS)}: ")
-    return f"case when {op_sql} is null or {op_sql} not in ({allowed}) then {message} || coalesce({op_sql}, 'null') end"
-
-
-def source_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
-    try:
-        rows = con.execute("select column_name from (describe select * from read_parquet($path))", {"path": str(path)})
-        return [row[0] for row in rows.fetchall()]
-    except duckdb.Error as error:
-        raise EltError(
-            f"{path}: cannot read the parquet schema ({error}). Ask for the batch to be re-delivered."
-        ) from error
+    name: str
+    sql_type: str
 
 
 @dataclass(frozen=True)
@@ -91,73 +46,293 @@ class BatchContext:
     loaded_at: datetime
 
 
+@dataclass(frozen=True)
+class StagedEntity:
+    entity: Entity
+    source_file: str
+    file_sha256: str
+    rows_in: int
+    rows_invalid: int
+    added_columns: tuple[AddedColumn, ...]
+    valid_rows_sql: str
+    quarantine_table: str
+    parameters: dict
+
+    @property
+    def rows_valid(self) -> int:
+        return self.rows_in - self.rows_invalid
+
+    @property
+    def insert_columns(self) -> list[str]:
+        """The raw table's columns the valid rows fill, in the order valid_rows_sql gives them."""
+        return raw_columns(self.entity) + [column.name for column in self.added_columns]
+
+
+def _sql_string(text: str) -> str:
+    """Quote a constant that we wrote ourselves (contract reasons), never data from a file."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _normalised(sql_type: str) -> str:
+    return sql_type.replace(" ", "").upper()
+
+
+# How a column the contract does not know is typed in raw, portable to both engines.
+_PORTABLE_TYPES = {
+    "BIGINT": "bigint",
+    "INTEGER": "bigint",
+    "SMALLINT": "bigint",
+    "TINYINT": "bigint",
+    "DOUBLE": "double precision",
+    "FLOAT": "double precision",
+    "DATE": "date",
+    "TIMESTAMP": "timestamp",
+    "BOOLEAN": "boolean",
+    "VARCHAR": "varchar",
+}
+_DECIMAL = re.compile(r"^DECIMAL\((\d+),(\d+)\)$")
+
+
+def portable_type(duckdb_type: str) -> str:
+    """The raw column type for an added column; anything exotic is kept as text."""
+    normalised = _normalised(duckdb_type)
+    decimal = _DECIMAL.match(normalised)
+    if decimal:
+        return f"decimal({decimal.group(1)}, {decimal.group(2)})"
+    return _PORTABLE_TYPES.get(normalised, "varchar")
+
+
+def source_schema(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
+    """The file's column names and DuckDB types, in file order."""
+    try:
+        rows = con.execute(
+            "select column_name, column_type from (describe select * from read_parquet($path))", {"path": str(path)}
+        ).fetchall()
+    except duckdb.Error as error:
+        raise EltError(
+            f"{path}: cannot read the parquet schema ({error}). Ask for the batch to be re-delivered."
+        ) from error
+    return dict(rows)
+
+
+def _check_schema(path: Path, entity: Entity, schema: dict[str, str]) -> tuple[AddedColumn, ...]:
+    """Breaking drift stops the batch; additive drift (new, well-named columns) is returned to be loaded."""
+    missing = [name for name in entity.column_names if name not in schema]
+    extra = [name for name in schema if name not in (*entity.column_names, OP_COLUMN)]
+    if missing:
+        hint = f" The file has new column(s) {extra}: a rename?" if extra else ""
+        raise EltError(
+            f"{path}: breaking schema change, required column(s) {missing} are missing.{hint} "
+            "Ask for a corrected delivery, or change the contract in scripts/elt/entities.py and the staging model."
+        )
+    unsafe = [name for name in extra if not IDENTIFIER.match(name) or name.startswith("_")]
+    if unsafe:
+        raise EltError(
+            f"{path}: new column name(s) {unsafe} are not safe identifiers (lower case letters, digits and _, "
+            "not starting with _). Ask for a corrected delivery; nothing was loaded."
+        )
+    return tuple(AddedColumn(name, portable_type(schema[name])) for name in extra)
+
+
+class _Expressions:
+    """SQL for one entity's file: typed values, the validity test and the reasons a row fails."""
+
+    def __init__(self, entity: Entity, schema: dict[str, str], default_op: str) -> None:
+        self.entity = entity
+        self.schema = schema
+        self.has_op = OP_COLUMN in schema
+        self.op = f"source.{OP_COLUMN}" if self.has_op else _sql_string(default_op)
+        # An export is all inserts; in a change file a delete (tombstone) carries only its key.
+        self.is_delete = f"coalesce({self.op} = 'delete', false)" if self.has_op else None
+
+    def needs_cast(self, column: Column) -> bool:
+        return _normalised(self.schema[column.name]) != _normalised(column.sql_type)
+
+    def typed(self, column: Column) -> str:
+        name = f"source.{identifier(column.name)}"
+        return f"try_cast({name} as {column.sql_type})" if self.needs_cast(column) else name
+
+    def _unless_delete(self, condition: str) -> str:
+        return condition if self.is_delete is None else f"({self.is_delete} or {condition})"
+
+    def valid(self) -> str:
+        """True or false for every row, never null: the rows it lets through are exactly raw's."""
+        parts = []
+        if self.has_op:
+            allowed = ", ".join(_sql_string(op) for op in OPS)
+            parts.append(f"coalesce({self.op} in ({allowed}), false)")
+        for column in self.entity.columns:
+            typed = self.typed(column)
+            if self.needs_cast(column):
+                parts.append(f"(source.{column.name} is null or {typed} is not null)")
+            if column.name in self.entity.key:
+                parts.append(f"{typed} is not null")
+            elif column.required:
+                parts.append(self._unless_delete(f"{typed} is not null"))
+            if column.check:
+                parts.append(self._unless_delete(f"({typed} is null or {column.check.format(col=typed)})"))
+        return " and ".join(parts) if parts else "true"
+
+    def reasons(self) -> str:
+        """A list of every broken rule, as text naming the column; empty for a valid row."""
+        cases = []
+        if self.has_op:
+            allowed = ", ".join(_sql_string(op) for op in OPS)
+            message = _sql_string(f"{OP_COLUMN}: must be one of {', '.join(OPS)}: ")
+            cases.append(
+                f"case when {self.op} is null or {self.op} not in ({allowed}) "
+                f"then {message} || coalesce({self.op}, 'null') end"
+            )
+        not_a_delete = "true" if self.is_delete is None else f"not {self.is_delete}"
+        for column in self.entity.columns:
+            name, typed = column.name, self.typed(column)
+            if self.needs_cast(column):
+                cases.append(
+                    f"case when source.{name} is not null and {typed} is null then "
+                    f"{_sql_string(f'{name}: not a {column.sql_type}: ')} "
+                    f"|| left(cast(source.{name} as varchar), 80) end"
+                )
+            if column.name in self.entity.key:
+                cases.append(f"case when source.{name} is null then {_sql_string(f'{name}: missing')} end")
+            elif column.required:
+                cases.append(
+                    f"case when source.{name} is null and {not_a_delete} then {_sql_string(f'{name}: missing')} end"
+                )
+            if column.check:
+                predicate = column.check.format(col=typed)
+                reason = _sql_string(f"{name}: {column.check_reason}")
+                cases.append(f"case when {not_a_delete} and not ({predicate}) then {reason} end")
+        return f"[reason for reason in [{', '.join(cases)}] if reason is not null]"
+
+    def record(self) -> str:
+        """The row exactly as the file had it, every column, for the quarantine."""
+        return "to_json(struct_pack(" + ", ".join(f"{identifier(name)} := source.{name}" for name in self.schema) + "))"
+
+    def row_hash(self) -> str:
+        # DuckDB's 64-bit hash of the typed business columns, folded into a signed bigint so
+        # both engines store it; an md5 of the row text costs more than the whole load.
+        typed = ", ".join(self.typed(column) for column in self.entity.columns)
+        return f"cast(hash({typed}) >> 1 as bigint)"
+
+
+def _duplicate_rows_sql(entity: Entity, expressions: _Expressions, columns: list[str]) -> str:
+    """Rows repeating a key in one file, with why: a copy of an earlier row, or a conflicting version."""
+    keys = ", ".join(expressions.typed(column) for column in entity.columns if column.name in entity.key)
+    every_column = ", ".join(f"source.{name}" for name in columns)
+    key_names = ", ".join(entity.key)
+    return f"""
+        with keyed as (
+            select
+                source.file_row_number + 1 as source_row,
+                {keys},
+                min(source.file_row_number) over (partition by {every_column}) + 1 as first_copy,
+                count(*) over (partition by {keys}) as key_rows,
+                count(*) over (partition by {every_column}) as copies
+            from read_parquet($path, file_row_number = true) as source
+            where ({keys}) in (select ({key_names}) from duplicate_keys)
+        )
+        select
+            source_row,
+            case
+                when copies = key_rows and source_row > first_copy
+                    then 'exact duplicate of source row ' || first_copy
+                when copies < key_rows
+                    then 'key ({key_names}) appears ' || key_rows || ' times in this file with different values'
+            end as reason
+        from keyed
+    """
+
+
 def stage_entity(
     con: duckdb.DuckDBPyConnection, path: Path, entity: Entity, file_sha256: str, batch: BatchContext
 ) -> StagedEntity:
-    present = source_columns(con, path)
-    missing = [name for name in entity.column_names if name not in present]
-    if missing:
-        raise EltError(
-            f"{path}: breaking schema change, required column(s) {missing} are missing "
-            f"(the file has {present}). Fix the extract or update the contract in scripts/elt/entities.py."
-        )
-    # A change batch says per row what happened (`_op`); an export is all inserts.
-    op_sql = f"source.{OP_COLUMN}" if OP_COLUMN in present else "cast($op as varchar)"
-    extra = tuple(name for name in present if name not in (*entity.column_names, OP_COLUMN))
-
-    stage_table = identifier(f"stage_{entity.name}")
-    typed_columns = [f"try_cast(source.{identifier(c.name)} as {c.sql_type}) as {c.name}" for c in entity.columns]
-    record = ", ".join(f"{identifier(c.name)} := source.{c.name}" for c in entity.columns)
-    typed_record = ", ".join(f"{c.name} := try_cast(source.{c.name} as {c.sql_type})" for c in entity.columns)
-    reasons = [_op_reason(op_sql)] + [
-        expression
-        for column in entity.columns
-        for expression in _reason_expressions(column, column.name in entity.key, op_sql)
-    ]
-    sql = f"""
-        create or replace temp table {stage_table} as
-        select
-            {", ".join(typed_columns)},
-            cast($batch_id as varchar) as _batch_id,
-            cast($business_date as date) as _business_date,
-            {op_sql} as _op,
-            cast($source_file as varchar) as _source_file,
-            source.file_row_number + 1 as _source_row,
-            cast($loaded_at as timestamp) as _loaded_at,
-            md5(to_json(struct_pack({typed_record}))) as _row_hash,
-            to_json(struct_pack({record})) as _record,
-            [reason for reason in [{", ".join(reasons)}] if reason is not null] as _reasons
-        from read_parquet($path, file_row_number = true) as source
-    """
-    parameters = {
+    schema = source_schema(con, path)
+    added = _check_schema(path, entity, schema)
+    expressions = _Expressions(entity, schema, batch.op)
+    parameters: dict = {
         "path": str(path),
         "batch_id": batch.batch_id,
         "business_date": batch.business_date,
         "source_file": f"{batch.batch_id}/{path.name}",
         "loaded_at": batch.loaded_at,
     }
-    if OP_COLUMN not in present:
-        parameters["op"] = batch.op
+    read_only_path = {"path": str(path)}
+
+    duplicates = identifier(f"duplicate_rows_{entity.name}")
+    key_columns = [column for column in entity.columns if column.name in entity.key]
+    quarantine_table = identifier(f"quarantine_{entity.name}")
+    valid = expressions.valid()
     try:
-        con.execute(sql, parameters)
+        con.execute(
+            f"""create or replace temp table duplicate_keys as
+            select {", ".join(f"{expressions.typed(column)} as {column.name}" for column in key_columns)}
+            from read_parquet($path) as source
+            where {" and ".join(f"{expressions.typed(column)} is not null" for column in key_columns)}
+            group by all having count(*) > 1""",
+            read_only_path,
+        )
+        has_duplicates = con.execute("select count(*) > 0 from duplicate_keys").fetchone()[0]
+        if has_duplicates:
+            con.execute(
+                f"create or replace temp table {duplicates} as "
+                f"select * from ({_duplicate_rows_sql(entity, expressions, list(schema))}) where reason is not null",
+                read_only_path,
+            )
+            duplicate_join = (
+                f"left join {duplicates} as duplicates on source.file_row_number + 1 = duplicates.source_row"
+            )
+            duplicate_reason, is_duplicate = "coalesce([duplicates.reason], [])", "duplicates.reason is not null"
+        else:
+            # Nothing to join: the quarantine filter stays a plain predicate DuckDB can check on statistics.
+            duplicate_join, duplicate_reason, is_duplicate = "", "[]", "false"
+        con.execute(
+            f"""create or replace temp table {quarantine_table} as
+            select
+                cast($batch_id as varchar) as batch_id,
+                {_sql_string(entity.name)} as entity,
+                cast($source_file as varchar) as source_file,
+                source.file_row_number + 1 as source_row,
+                {expressions.record()} as record,
+                array_to_string({expressions.reasons()} || {duplicate_reason}, '; ') as reasons,
+                cast($loaded_at as timestamp) as quarantined_at
+            from read_parquet($path, file_row_number = true) as source
+            {duplicate_join}
+            where not ({valid}) or {is_duplicate}
+            order by source_row""",
+            {key: value for key, value in parameters.items() if key != "business_date"},
+        )
+        rows_invalid = con.execute(f"select count(*) from {quarantine_table}").fetchone()[0]
+        rows_in = con.execute("select count(*) from read_parquet($path)", read_only_path).fetchone()[0]
     except (duckdb.IOException, duckdb.InvalidInputException) as error:
         raise EltError(f"{path}: could not be read ({error}). Ask for the batch to be re-delivered.") from error
-    rows_in, rows_invalid = con.execute(
-        f"select count(*), count(*) filter (where len(_reasons) > 0) from {stage_table}"
-    ).fetchone()
-    return StagedEntity(entity, stage_table, path.name, file_sha256, rows_in, rows_invalid, extra)
+
+    typed_columns = ", ".join(f"{expressions.typed(column)} as {column.name}" for column in entity.columns)
+    not_duplicate = (
+        f"and source.file_row_number + 1 not in (select source_row from {duplicates})" if has_duplicates else ""
+    )
+    added_columns = "".join(f", try_cast(source.{c.name} as {c.sql_type}) as {c.name}" for c in added)
+    valid_rows_sql = f"""
+        select
+            {typed_columns},
+            cast($batch_id as varchar) as _batch_id,
+            cast($business_date as date) as _business_date,
+            {expressions.op} as _op,
+            cast($source_file as varchar) as _source_file,
+            source.file_row_number + 1 as _source_row,
+            cast($loaded_at as timestamp) as _loaded_at,
+            {expressions.row_hash()} as _row_hash
+            {added_columns}
+        from read_parquet($path, file_row_number = true) as source
+        where ({valid}) {not_duplicate}
+    """
+    return StagedEntity(
+        entity, path.name, file_sha256, rows_in, rows_invalid, added, valid_rows_sql, quarantine_table, parameters
+    )
 
 
-def valid_rows_query(staged: StagedEntity) -> str:
-    """The rows that go to raw, with exactly the raw table's columns in order."""
-    return f"select {', '.join(raw_columns(staged.entity))} from {staged.stage_table} where len(_reasons) = 0"
+QUARANTINE_COLUMNS = "batch_id, entity, source_file, source_row, record, reasons, quarantined_at"
 
 
 def quarantine_rows_query(staged: StagedEntity) -> str:
-    """The rows that go to audit.quarantine, in that table's column order."""
-    return f"""
-        select _batch_id, {_sql_string(staged.entity.name)}, _source_file, _source_row,
-            _record, array_to_string(_reasons, '; '), _loaded_at
-        from {staged.stage_table}
-        where len(_reasons) > 0
-    """
+    """The rows that go to audit.quarantine, in QUARANTINE_COLUMNS order."""
+    return f"select {QUARANTINE_COLUMNS} from {staged.quarantine_table}"

@@ -8,10 +8,12 @@ batch is written in one transaction: all of its entities and its ledger rows, or
 
 from __future__ import annotations
 
+import os
 import tempfile
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from contextlib import contextmanager, suppress
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -20,17 +22,22 @@ import psycopg
 
 from elt.entities import ENTITIES
 from elt.errors import EltError
+from elt.faults import fault_point
 from elt.generate.manifest import Manifest
-from elt.load.ddl import LEDGER_TABLE, QUARANTINE_TABLE, create_statements, raw_columns, raw_table
-from elt.load.validate import StagedEntity, quarantine_rows_query, valid_rows_query
+from elt.load.ddl import FAILURES_TABLE, LEDGER_TABLE, QUARANTINE_TABLE, create_statements, identifier, raw_table
+from elt.load.validate import QUARANTINE_COLUMNS, StagedEntity, quarantine_rows_query
 
 # Any constant works; it only has to be the same for every loader of one database.
 POSTGRES_LOAD_LOCK_KEY = 7_301_946_185
 
 LEDGER_COLUMNS = (
     "batch_id, entity, batch_kind, business_date, content_sha256, source_file, file_sha256, "
-    "rows_in, rows_loaded, rows_quarantined, status, started_at, finished_at"
+    "rows_in, rows_loaded, rows_quarantined, status, started_at, finished_at, added_columns"
 )
+RAW_COLUMNS_QUERY = """
+    select column_name from information_schema.columns
+    where table_schema = 'raw' and table_name = {placeholder}
+"""
 
 
 def utc_now() -> datetime:
@@ -55,8 +62,28 @@ def ledger_rows(manifest: Manifest, staged: list[StagedEntity], started_at: date
             "loaded",
             started_at,
             finished_at,
+            ", ".join(f"{column.name} {column.sql_type}" for column in item.added_columns) or None,
         )
         for item in staged
+    ]
+
+
+def check_written(staged: StagedEntity, written: int) -> None:
+    """rows_in = rows_loaded + rows_quarantined, checked against what the engine says it wrote."""
+    if written != staged.rows_valid:
+        raise EltError(
+            f"{staged.source_file}: {written} rows written to raw, expected {staged.rows_valid} "
+            f"({staged.rows_in} in, {staged.rows_invalid} quarantined); the batch was rolled back. "
+            "This is a loader bug: keep the batch and report it."
+        )
+
+
+def added_column_statements(staged: StagedEntity, existing: set[str]) -> list[str]:
+    """ALTER TABLE for additive drift: new columns join raw as nullable, so old rows read as null."""
+    return [
+        f"alter table {raw_table(staged.entity)} add column {identifier(column.name)} {column.sql_type}"
+        for column in staged.added_columns
+        if column.name not in existing
     ]
 
 
@@ -66,11 +93,18 @@ class Warehouse(Protocol):
     def loaded_batches(self) -> dict[str, str]:
         """content_sha256 -> batch_id of every batch already in the ledger."""
 
-    def query(self, sql: str) -> list[tuple]:
+    def query(self, sql: str, parameters: tuple = ()) -> list[tuple]:
         """Run a read-only query of our own on the warehouse."""
 
     def write_batch(self, manifest: Manifest, staged: list[StagedEntity], started_at: datetime) -> None:
         """Append the batch's rows, quarantine and ledger rows in one transaction."""
+
+    def record_failure(self, batch_id: str, business_date: date | None, error: str) -> None:
+        """Note a batch that could not be loaded, in its own transaction."""
+
+
+def _failure_row(batch_id: str, business_date: date | None, error: str) -> tuple:
+    return (batch_id, business_date, error, utc_now())
 
 
 class DuckDBWarehouse:
@@ -80,25 +114,39 @@ class DuckDBWarehouse:
         for statement in create_statements(ENTITIES):
             connection.execute(statement)
 
-    def query(self, sql: str) -> list[tuple]:
-        return self.connection.execute(sql).fetchall()
+    def query(self, sql: str, parameters: tuple = ()) -> list[tuple]:
+        return self.connection.execute(sql, parameters).fetchall()
 
     def loaded_batches(self) -> dict[str, str]:
         return dict(self.query(f"select distinct content_sha256, batch_id from {LEDGER_TABLE}"))
+
+    def record_failure(self, batch_id: str, business_date: date | None, error: str) -> None:
+        self.connection.execute(
+            f"insert into {FAILURES_TABLE} values (?, ?, ?, ?)", _failure_row(batch_id, business_date, error)
+        )
 
     def write_batch(self, manifest: Manifest, staged: list[StagedEntity], started_at: datetime) -> None:
         con = self.connection
         con.begin()
         try:
             for item in staged:
-                columns = ", ".join(raw_columns(item.entity))
-                con.execute(f"insert into {raw_table(item.entity)} ({columns}) {valid_rows_query(item)}")
-                con.execute(f"insert into {QUARANTINE_TABLE} {quarantine_rows_query(item)}")
+                query = RAW_COLUMNS_QUERY.format(placeholder="?")
+                existing = {row[0] for row in self.query(query, (item.entity.raw_table,))}
+                for statement in added_column_statements(item, existing):
+                    con.execute(statement)
+                columns = ", ".join(item.insert_columns)
+                written = con.execute(
+                    f"insert into {raw_table(item.entity)} ({columns}) {item.valid_rows_sql}", item.parameters
+                ).fetchone()[0]
+                check_written(item, written)
+                con.execute(f"insert into {QUARANTINE_TABLE} ({QUARANTINE_COLUMNS}) {quarantine_rows_query(item)}")
+                fault_point(f"after-write-{item.entity.name}")
             placeholders = ", ".join("?" for _ in LEDGER_COLUMNS.split(","))
             con.executemany(
                 f"insert into {LEDGER_TABLE} ({LEDGER_COLUMNS}) values ({placeholders})",
                 ledger_rows(manifest, staged, started_at),
             )
+            fault_point("before-commit")
             con.commit()
         except BaseException:
             con.rollback()
@@ -113,35 +161,78 @@ class PostgresWarehouse:
             for statement in create_statements(ENTITIES):
                 connection.execute(statement)
 
-    def query(self, sql: str) -> list[tuple]:
-        rows = self.connection.execute(sql).fetchall()
+    def query(self, sql: str, parameters: tuple = ()) -> list[tuple]:
+        rows = self.connection.execute(sql, parameters).fetchall()
         self.connection.commit()
         return rows
 
     def loaded_batches(self) -> dict[str, str]:
         return dict(self.query(f"select distinct content_sha256, batch_id from {LEDGER_TABLE}"))
 
-    def _copy(self, cursor: psycopg.Cursor, table: str, columns: str, query: str, scratch: Path) -> None:
-        csv_path = scratch / "rows.csv"
-        quoted_path = "'" + str(csv_path).replace("'", "''") + "'"
-        self.stage_connection.execute(f"copy ({query}) to {quoted_path} (format csv, header false)")
-        with cursor.copy(f"copy {table} ({columns}) from stdin (format csv)") as copy, csv_path.open("rb") as rows:
-            for chunk in iter(lambda: rows.read(1 << 20), b""):
-                copy.write(chunk)
+    def record_failure(self, batch_id: str, business_date: date | None, error: str) -> None:
+        with self.connection.transaction():
+            self.connection.execute(
+                f"insert into {FAILURES_TABLE} values (%s, %s, %s, %s)", _failure_row(batch_id, business_date, error)
+            )
+
+    def _copy(
+        self, cursor: psycopg.Cursor, table: str, columns: str, query: str, parameters: dict, scratch: Path
+    ) -> int:
+        """Stream the rows from DuckDB into COPY as CSV; returns the rows PostgreSQL copied.
+
+        DuckDB writes the CSV into a named pipe from a second thread while this one feeds it
+        to PostgreSQL, so the export and the COPY overlap instead of taking turns.
+        """
+        pipe = scratch / f"rows-{threading.get_ident()}.csv"
+        os.mkfifo(pipe)
+        quoted_pipe = "'" + str(pipe).replace("'", "''") + "'"
+        failures: list[BaseException] = []
+
+        def export() -> None:
+            try:
+                self.stage_connection.execute(f"copy ({query}) to {quoted_pipe} (format csv, header false)", parameters)
+            except BaseException as error:  # handed to the reading thread, which raises it
+                failures.append(error)
+                # If DuckDB failed before opening the pipe, the reader still waits for a writer.
+                with suppress(OSError):
+                    os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+
+        exporter = threading.Thread(target=export, name=f"export-{table}", daemon=True)
+        exporter.start()
+        try:
+            with cursor.copy(f"copy {table} ({columns}) from stdin (format csv)") as copy, pipe.open("rb") as rows:
+                for chunk in iter(lambda: rows.read(1 << 20), b""):
+                    copy.write(chunk)
+                exporter.join()
+                if failures:
+                    raise failures[0]
+        finally:
+            exporter.join(timeout=60)
+            pipe.unlink(missing_ok=True)
+        return cursor.rowcount
 
     def write_batch(self, manifest: Manifest, staged: list[StagedEntity], started_at: datetime) -> None:
-        quarantine_columns = "batch_id, entity, source_file, source_row, record, reasons, quarantined_at"
         with tempfile.TemporaryDirectory(prefix="elt-copy-") as scratch, self.connection.transaction():
             cursor = self.connection.cursor()
             for item in staged:
-                columns = ", ".join(raw_columns(item.entity))
-                self._copy(cursor, raw_table(item.entity), columns, valid_rows_query(item), Path(scratch))
-                self._copy(cursor, QUARANTINE_TABLE, quarantine_columns, quarantine_rows_query(item), Path(scratch))
+                query = RAW_COLUMNS_QUERY.format(placeholder="%s")
+                existing = {row[0] for row in cursor.execute(query, (item.entity.raw_table,)).fetchall()}
+                for statement in added_column_statements(item, existing):
+                    cursor.execute(statement)
+                columns = ", ".join(item.insert_columns)
+                written = self._copy(
+                    cursor, raw_table(item.entity), columns, item.valid_rows_sql, item.parameters, Path(scratch)
+                )
+                check_written(item, written)
+                query = quarantine_rows_query(item)
+                self._copy(cursor, QUARANTINE_TABLE, QUARANTINE_COLUMNS, query, {}, Path(scratch))
+                fault_point(f"after-write-{item.entity.name}")
             placeholders = ", ".join("%s" for _ in LEDGER_COLUMNS.split(","))
             cursor.executemany(
                 f"insert into {LEDGER_TABLE} ({LEDGER_COLUMNS}) values ({placeholders})",
                 ledger_rows(manifest, staged, started_at),
             )
+            fault_point("before-commit")
 
 
 @contextmanager
