@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 from conftest import ELT, PROJECT_DIR, fresh_postgres_database, warehouse_query
+from elt.faults import KILL_AT_VARIABLE
 
 # Order-independent fingerprint of raw: which versions of which rows arrived from which batch.
 RAW_FINGERPRINT = """
@@ -26,25 +26,25 @@ def fingerprint(query) -> dict[str, tuple]:
     return state
 
 
+# Where the loader can die: before anything is written, mid-transaction after some entities
+# are written, just before the commit, and just after it (before the next batch starts).
+KILL_POINTS = ("after-verify", "after-stage", "after-write-orders", "before-commit", "after-commit")
+
+
 def test_killed_loads_then_rerun_equal_a_clean_load(engine, landed_days: Path) -> None:
     target, workspace, query = engine
     workspace.env["ELT_LANDING_DIR"] = str(landed_days)
 
-    kills = 0
-    for delay in (0.4, 0.8, 1.2, 1.6, 2.0, 2.4):
-        process = subprocess.Popen(
+    # Two rounds: the first dies in the export, the second in the first daily batch.
+    for point in KILL_POINTS * 2:
+        killed = subprocess.run(
             [str(ELT), "load", "--target", target],
             cwd=PROJECT_DIR,
-            env=workspace.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            env={**workspace.env, KILL_AT_VARIABLE: point},
+            capture_output=True,
+            check=False,
         )
-        time.sleep(delay)
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-            kills += 1
-        process.wait()
-    assert kills >= 2, "the load finished before any kill; the test no longer exercises a crash"
+        assert killed.returncode == -signal.SIGKILL, (point, killed.returncode, killed.stderr[-2000:])
 
     workspace.elt("load", "--target", target)
     after_crashes = fingerprint(query)

@@ -55,6 +55,7 @@ class Injection:
     source_rows: tuple[int, ...] = ()
     reason: str = ""  # a fragment of the quarantine reason or failure message the loader must give
     detail: str = ""
+    order_keys: tuple[int, ...] = ()  # orders whose lines or header were held back a day
 
 
 @dataclass
@@ -91,7 +92,7 @@ def read_report(landing_dir: Path) -> list[Injection]:
     if not path.is_file():
         return []
     return [
-        Injection(**{**item, "source_rows": tuple(item["source_rows"])})
+        Injection(**{**item, "source_rows": tuple(item["source_rows"]), "order_keys": tuple(item["order_keys"])})
         for item in json.loads(path.read_text())["injections"]
     ]
 
@@ -253,24 +254,23 @@ def resend(landing_dir: Path, batch_dir: Path) -> Injection:
     )
 
 
-def late_arrival_injections(batch_id: str, late_lines: list[int], early_lines: list[int]) -> list[Injection]:
+def late_arrival_injections(batch_id: str, late_lines: list[int], late_headers: list[int]) -> list[Injection]:
+    detail = "held back to the next day's batch"
     return [
         Injection(
             batch_id,
             "lines_after_their_order",
             "accepted",
             "order_lines",
-            (),
-            "",
-            f"lines of orders {late_lines} held back to the next day's batch",
+            detail=f"lines {detail}",
+            order_keys=tuple(late_lines),
         ),
         Injection(
             batch_id,
             "lines_before_their_order",
             "accepted",
             "orders",
-            (),
-            "",
-            f"headers of orders {early_lines} held back to the next day's batch",
+            detail=f"order headers {detail}",
+            order_keys=tuple(late_headers),
         ),
     ]
