@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SQL_DIRS := models macros tests/dbt analyses snapshots
 
-.PHONY: run run-pg test lint fix docs clean
+.PHONY: run run-pg test lint fix docs clean bench-load
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ run-pg: $(STAMP)
 ## test: pytest; the session starts its own throwaway PostgreSQL server
 test: $(STAMP)
 	$(BIN)/pytest
+
+## bench-load: load throughput at SF1 against DuckDB CTAS and PostgreSQL COPY (see benchmarks/README.md)
+bench-load: $(STAMP)
+	$(BIN)/python benchmarks/load_throughput.py --scale-factor 1 --runs 3
 
 ## lint: sqlfluff over every SQL file, ruff over the Python
 lint: $(STAMP)

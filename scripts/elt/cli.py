@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -14,7 +15,14 @@ from elt.errors import EltError
 from elt.generate.dirty import REPORT_NAME, Injection, read_report
 from elt.generate.export import generate_all
 from elt.generate.manifest import read_manifest
-from elt.load.loader import BatchResult, load_pending, open_warehouse, pending_batch_dirs
+from elt.load.loader import (
+    BatchResult,
+    business_date_of,
+    load_pending,
+    open_warehouse,
+    pending_batch_dirs,
+    replacements,
+)
 from elt.run import ensure_local_postgres, run_pipeline
 from elt.settings import Paths
 
@@ -206,25 +214,53 @@ LEDGER_BY_BATCH = """
 @app.command()
 @reports_errors
 def status(target: TargetOption = "dev") -> None:
-    """What is landed, loaded and quarantined, per batch."""
+    """Every batch landed or loaded: loaded, pending, failed (and why), superseded or a duplicate."""
     paths = Paths.resolve()
     _prepare_target(target, paths)
     with open_warehouse(target, paths) as warehouse:
         loaded = {row[0]: row for row in warehouse.query(LEDGER_BY_BATCH)}
+        loaded_content = warehouse.loaded_batches()
+        failures = dict(warehouse.query(LAST_FAILURES))
+    batch_dirs = pending_batch_dirs(paths, None)
+    replaced_by = replacements(batch_dirs)
     table = Table(title=f"Batches on target {target}")
     table.add_column("batch", no_wrap=True)
     for column in ("business date", "state", "rows in", "loaded", "quarantined", "loaded at (UTC)"):
-        table.add_column(column)
-    landed = {batch_dir.name: read_manifest(batch_dir) for batch_dir in pending_batch_dirs(paths, None)}
-    for batch_id in sorted(landed.keys() | loaded.keys()):
-        if batch_id not in loaded:
-            table.add_row(batch_id, str(landed[batch_id].business_date), "pending")
+        table.add_column(column, justify="right" if column in ("rows in", "loaded", "quarantined") else "left")
+    for batch_id in sorted({path.name for path in batch_dirs} | loaded.keys()):
+        if batch_id in loaded:
+            _, business_date, rows_in, rows_loaded, rows_quarantined, finished_at = loaded[batch_id]
+            counts = (f"{count:,}" for count in (rows_in, rows_loaded, rows_quarantined))
+            table.add_row(batch_id, str(business_date), "loaded", *counts, f"{finished_at:%Y-%m-%d %H:%M}")
             continue
-        _, business_date, rows_in, rows_loaded, rows_quarantined, finished_at = loaded[batch_id]
-        state = "loaded" if batch_id in landed else "loaded (files no longer landed)"
-        counts = (f"{count:,}" for count in (rows_in, rows_loaded, rows_quarantined))
-        table.add_row(batch_id, str(business_date), state, *counts, f"{finished_at:%Y-%m-%d %H:%M}")
+        batch_dir = paths.landing_dir / batch_id
+        state = _unloaded_state(batch_dir, replaced_by, loaded_content, failures)
+        table.add_row(batch_id, str(business_date_of(batch_dir) or ""), state)
     console.print(table)
+
+
+LAST_FAILURES = """
+    select batch_id, max(error) from audit.load_failures
+    where (batch_id, failed_at) in (select (batch_id, max(failed_at)) from audit.load_failures group by batch_id)
+    group by batch_id
+"""
+
+
+def _unloaded_state(
+    batch_dir: Path, replaced_by: dict[str, str], loaded_content: dict[str, str], failures: dict[str, str]
+) -> str:
+    replacement = replaced_by.get(batch_dir.name)
+    if replacement in loaded_content.values():
+        return f"superseded by {replacement}"
+    try:
+        content = read_manifest(batch_dir).content_sha256
+    except EltError as error:
+        return f"[red]unreadable manifest[/]: {error}"
+    if content in loaded_content:
+        return f"duplicate of {loaded_content[content]}"
+    if batch_dir.name in failures:
+        return f"[red]failed[/]: {failures[batch_dir.name][:200]}"
+    return "pending"
 
 
 def main() -> None:

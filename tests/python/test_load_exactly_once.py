@@ -1,15 +1,19 @@
-"""Exactly once: a batch delivered again under another name is skipped; a second loader is refused."""
+"""Exactly once: a redelivered batch is skipped; a second loader, at the same moment, is refused and changes nothing."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import duckdb
 
-from conftest import pg_connect
+from conftest import ELT, PROJECT_DIR, pg_connect
+from elt.faults import PAUSE_AT_VARIABLE, PAUSE_MARKER_VARIABLE, PAUSE_SECONDS_VARIABLE
 from elt.load.warehouse import POSTGRES_LOAD_LOCK_KEY
+from fingerprints import clean_fingerprint, fingerprint
 
 
 def test_batch_redelivered_under_a_new_name_is_skipped(engine, landed_days: Path) -> None:
@@ -52,3 +56,36 @@ def test_a_second_loader_is_refused_with_a_clear_message_and_nothing_changes(eng
     assert result.returncode == 1
     assert expected in result.stderr and "Traceback" not in result.stderr
     assert query("select count(*) from audit.load_batches") == before
+
+
+def test_two_loads_at_once_one_is_refused_and_the_data_is_intact(engine, landed_days: Path) -> None:
+    """A real second `elt load` while the first is inside its transaction, then compared to a clean load."""
+    target, workspace, query = engine
+    workspace.env["ELT_LANDING_DIR"] = str(landed_days)
+    marker = workspace.root / "first-load-is-writing"
+    first = subprocess.Popen(
+        [str(ELT), "load", "--target", target],
+        cwd=PROJECT_DIR,
+        env={
+            **workspace.env,
+            PAUSE_AT_VARIABLE: "before-commit",
+            PAUSE_SECONDS_VARIABLE: "4",
+            PAUSE_MARKER_VARIABLE: str(marker),
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        assert first.poll() is None, first.communicate()
+        assert time.monotonic() < deadline, "the first load never reached its commit"
+        time.sleep(0.05)
+
+    second = workspace.elt("load", "--target", target, check=False)
+    assert second.returncode == 1 and "Traceback" not in second.stderr
+    assert "in use by another process" in second.stderr or "another load is running" in second.stderr
+
+    _, stderr = first.communicate(timeout=600)
+    assert first.returncode == 0, stderr
+    assert fingerprint(query) == clean_fingerprint(workspace, target)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+
+import duckdb
+import psycopg
 
 from elt.entities import ENTITIES_BY_NAME
 from elt.errors import EltError
@@ -97,7 +100,13 @@ def load_batch(warehouse: Warehouse, batch_dir: Path, loaded: dict[str, str], re
         staged.append(stage_entity(warehouse.stage_connection, batch_dir / item.path, entity, item.sha256, context))
     fault_point("after-stage")
     report(f"{manifest.batch_id}: writing {sum(item.rows_in for item in staged):,} rows in one transaction")
-    warehouse.write_batch(manifest, staged, started_at)
+    try:
+        warehouse.write_batch(manifest, staged, started_at)
+    except (duckdb.Error, psycopg.Error) as error:
+        raise EltError(
+            f"{batch_dir}: writing to the warehouse failed ({str(error).strip()}); the batch was rolled back and "
+            "nothing of it is in raw. Check the warehouse (space, permissions, connection) and load again."
+        ) from error
     fault_point("after-commit")
     added = [f"{item.entity.name}.{column.name}" for item in staged for column in item.added_columns]
     detail = f"new column(s) loaded: {', '.join(added)}" if added else ""
@@ -146,7 +155,9 @@ def load_pending(
             try:
                 result = load_batch(warehouse, batch_dir, loaded, report)
             except EltError as error:
-                warehouse.record_failure(batch_dir.name, _business_date_of(batch_dir), str(error))
+                with suppress(duckdb.Error, psycopg.Error):
+                    # If the warehouse itself is failing this cannot be recorded; the error raised says why.
+                    warehouse.record_failure(batch_dir.name, business_date_of(batch_dir), str(error))
                 if replacement is None:
                     waiting = len(batch_dirs) - position - 1
                     raise EltError(
@@ -154,14 +165,15 @@ def load_pending(
                         + (f"; {waiting} later batch(es) stay pending so history loads in order." if waiting else ".")
                     ) from error
                 detail = f"failed: {error} Superseded by {replacement}, loaded next."
-                result = BatchResult(batch_dir.name, _business_date_of(batch_dir), "failed", detail)
+                result = BatchResult(batch_dir.name, business_date_of(batch_dir), "failed", detail)
         results.append(result)
         if after_each is not None and result.status == "loaded":
             after_each(result)
     return results
 
 
-def _business_date_of(batch_dir: Path) -> date | None:
+def business_date_of(batch_dir: Path) -> date | None:
+    """The business date a batch id starts with (YYYYMMDD-...), if it does."""
     try:
         return date.fromisoformat(batch_dir.name[:8])
     except ValueError:
@@ -169,4 +181,4 @@ def _business_date_of(batch_dir: Path) -> date | None:
 
 
 def _superseded(batch_dir: Path, detail: str) -> BatchResult:
-    return BatchResult(batch_dir.name, _business_date_of(batch_dir), "superseded", detail)
+    return BatchResult(batch_dir.name, business_date_of(batch_dir), "superseded", detail)
