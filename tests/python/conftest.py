@@ -103,6 +103,22 @@ def landed_days(tmp_path_factory: pytest.TempPathFactory, landed_export: Path) -
     return workspace.landing_dir
 
 
+DIRTY_DAYS = "5"
+DIRTY_SEED = "5"
+
+
+@pytest.fixture(scope="session")
+def landed_dirty(tmp_path_factory: pytest.TempPathFactory, landed_export: Path) -> Path:
+    """The export and DIRTY_DAYS daily batches from `elt generate --dirty` (read-only for tests)."""
+    root = tmp_path_factory.mktemp("shared-landing-dirty")
+    shutil.copytree(landed_export, root / "landing")
+    workspace = make_workspace(root)
+    workspace.elt(
+        "generate", "--scale-factor", TEST_SCALE_FACTOR, "--days", DIRTY_DAYS, "--seed", DIRTY_SEED, "--dirty"
+    )
+    return workspace.landing_dir
+
+
 @pytest.fixture
 def workspace(tmp_path: Path, landed_export: Path) -> Workspace:
     return make_workspace(tmp_path, landing_dir=landed_export)

@@ -14,23 +14,8 @@ from collections import Counter
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import pytest
 
-from conftest import TEST_SCALE_FACTOR, make_workspace
-
-DIRTY_DAYS = "5"
-DIRTY_SEED = "5"
-
-
-@pytest.fixture(scope="session")
-def landed_dirty(tmp_path_factory: pytest.TempPathFactory, landed_export: Path) -> Path:
-    root = tmp_path_factory.mktemp("shared-landing-dirty")
-    shutil.copytree(landed_export, root / "landing")
-    workspace = make_workspace(root)
-    workspace.elt(
-        "generate", "--scale-factor", TEST_SCALE_FACTOR, "--days", DIRTY_DAYS, "--seed", DIRTY_SEED, "--dirty"
-    )
-    return workspace.landing_dir
+from conftest import DIRTY_DAYS, DIRTY_SEED, make_workspace
 
 
 def report(landing: Path) -> list[dict]:
