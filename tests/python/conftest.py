@@ -91,32 +91,30 @@ def landed_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 TEST_DAYS = "3"
 TEST_SEED = "11"
+DIRTY_DAYS = "5"
+DIRTY_SEED = "5"
+
+
+def land_days_after_export(root: Path, landed_export: Path, *generate_args: str) -> Path:
+    """A copy of the shared export plus the daily batches `elt generate <args>` lands after it."""
+    shutil.copytree(landed_export, root / "landing")
+    workspace = make_workspace(root)
+    workspace.elt("generate", "--scale-factor", TEST_SCALE_FACTOR, *generate_args)
+    return workspace.landing_dir
 
 
 @pytest.fixture(scope="session")
 def landed_days(tmp_path_factory: pytest.TempPathFactory, landed_export: Path) -> Path:
     """A landing directory with the export and TEST_DAYS daily change batches (read-only for tests)."""
     root = tmp_path_factory.mktemp("shared-landing-days")
-    shutil.copytree(landed_export, root / "landing")
-    workspace = make_workspace(root)
-    workspace.elt("generate", "--scale-factor", TEST_SCALE_FACTOR, "--days", TEST_DAYS, "--seed", TEST_SEED)
-    return workspace.landing_dir
-
-
-DIRTY_DAYS = "5"
-DIRTY_SEED = "5"
+    return land_days_after_export(root, landed_export, "--days", TEST_DAYS, "--seed", TEST_SEED)
 
 
 @pytest.fixture(scope="session")
 def landed_dirty(tmp_path_factory: pytest.TempPathFactory, landed_export: Path) -> Path:
     """The export and DIRTY_DAYS daily batches from `elt generate --dirty` (read-only for tests)."""
     root = tmp_path_factory.mktemp("shared-landing-dirty")
-    shutil.copytree(landed_export, root / "landing")
-    workspace = make_workspace(root)
-    workspace.elt(
-        "generate", "--scale-factor", TEST_SCALE_FACTOR, "--days", DIRTY_DAYS, "--seed", DIRTY_SEED, "--dirty"
-    )
-    return workspace.landing_dir
+    return land_days_after_export(root, landed_export, "--days", DIRTY_DAYS, "--seed", DIRTY_SEED, "--dirty")
 
 
 @pytest.fixture
