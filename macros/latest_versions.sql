@@ -3,11 +3,17 @@
 
     Raw keeps every version the ERP ever sent; the newest is the one from the latest
     business date, then the latest batch that day, then the last row of that file (an
-    extract may repeat a key, and its last mention wins). When the newest version is a
-    delete, the key no longer exists and no row is returned for it.
+    extract may repeat a key, and its last mention wins).
+
+    When the newest version is a delete, the key no longer exists: by default no row is
+    returned for it. With keep_deletes, the tombstone is returned (key and lineage only,
+    is_deleted true), so a snapshot can close the key's history on the business date of
+    the delete.
 #}
-{% macro latest_versions(relation, key_columns) -%}
-    select ranked.*
+{% macro latest_versions(relation, key_columns, keep_deletes=false) -%}
+    select
+        ranked.*,
+        ranked._op = 'delete' as is_deleted
     from (
         select
             versions.*,
@@ -17,7 +23,7 @@
             ) as version_rank
         from {{ relation }} as versions
     ) as ranked
-    where ranked.version_rank = 1 and ranked._op <> 'delete'
+    where ranked.version_rank = 1{{ "" if keep_deletes else " and ranked._op <> 'delete'" }}
 {%- endmacro %}
 
 

@@ -10,3 +10,9 @@
     {%- endfor -%}
     md5({{ parts | join(" || '|' || ") }})
 {%- endmacro %}
+
+
+{#- The key of every dimension's unknown member: facts whose dimension row is missing point here. -#}
+{% macro unknown_member_key() -%}
+    '00000000000000000000000000000000'
+{%- endmacro %}

@@ -30,7 +30,10 @@ joined as (
         order_lines.tax_rate,
         order_lines.return_flag,
         order_lines.line_status,
-        order_lines.ship_mode
+        order_lines.ship_mode,
+        -- The later of the line's and the order's latest change: what the fact's
+        -- incremental runs compare against to find the lines to rebuild.
+        greatest(order_lines.source_business_date, orders.source_business_date) as last_changed_date
     from order_lines
     inner join orders
         on order_lines.order_id = orders.order_id

@@ -76,4 +76,13 @@ def test_changes_reach_staging_and_marts_on_each_engine(engine, landed_days: Pat
     assert query("select sum(net_revenue) from marts.fct_order_lines") == [(revenue,)]
 
     balances = sum((row["c_acctbal"] for row in customers.values()), Decimal(0))
-    assert query("select sum(account_balance), count(*) from marts.dim_customers") == [(balances, len(customers))]
+    current = "select sum(account_balance), count(*) from marts.dim_customers_current"
+    assert query(current) == [(balances, len(customers))]
+    # One dimension version per batch a customer appears in (none is deleted), plus the unknown member.
+    appearances = sum(
+        pq.read_metadata(batch_dir / "customers.parquet").num_rows
+        for batch_dir in landed_days.iterdir()
+        if (batch_dir / "customers.parquet").is_file()
+    )
+    assert appearances > len(customers), "no customer changed: the history has nothing to show"
+    assert query("select count(*) from marts.dim_customers") == [(appearances + 1,)]

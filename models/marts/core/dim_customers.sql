@@ -1,39 +1,73 @@
-with customers as (
+-- Customer accounts as SCD type 2: one row per version, valid from valid_from up to (not
+-- including) valid_to, with the country, region and segment names. Plus the unknown member.
+with versions as (
 
-    select * from {{ ref('stg_erp__customers') }}
-
-),
-
-nations as (
-
-    select * from {{ ref('stg_erp__nations') }}
+    {{ dimension_versions(ref('snp_erp__customers'), ['customer_id']) }}
 
 ),
 
-regions as (
+geography as (
 
-    select * from {{ ref('stg_erp__regions') }}
+    select * from {{ ref('dim_geography') }}
+
+),
+
+segments as (
+
+    select * from {{ ref('market_segments') }}
+
+),
+
+known as (
+
+    select
+        cast({{ surrogate_key(['versions.customer_id', 'versions.valid_from']) }} as varchar) as customer_sk,
+        versions.customer_id,
+        versions.customer_name,
+        versions.customer_address,
+        versions.customer_phone,
+        versions.market_segment,
+        segments.segment_name as market_segment_name,
+        versions.account_balance,
+        versions.nation_id,
+        geography.nation_name,
+        geography.region_name,
+        versions.valid_from,
+        versions.valid_to,
+        versions.is_current
+    from versions
+    left join geography
+        on versions.nation_id = geography.nation_id
+    left join segments
+        on versions.market_segment = segments.market_segment
+
+),
+
+unknown_member as (
+
+    select
+        cast({{ unknown_member_key() }} as varchar) as customer_sk,
+        cast(-1 as bigint) as customer_id,
+        cast('Unknown customer' as varchar) as customer_name,
+        cast(null as varchar) as customer_address,
+        cast(null as varchar) as customer_phone,
+        cast(null as varchar) as market_segment,
+        cast('Unknown' as varchar) as market_segment_name,
+        cast(null as decimal(15, 2)) as account_balance,
+        cast(-1 as bigint) as nation_id,
+        cast('Unknown' as varchar) as nation_name,
+        cast('Unknown' as varchar) as region_name,
+        cast('1900-01-01' as date) as valid_from,
+        cast('9999-12-31' as date) as valid_to,
+        true as is_current
 
 ),
 
 final as (
 
-    select
-        cast({{ surrogate_key(['customers.customer_id']) }} as varchar) as customer_sk,
-        customers.customer_id,
-        customers.customer_name,
-        customers.customer_address,
-        customers.customer_phone,
-        customers.market_segment,
-        customers.account_balance,
-        customers.nation_id,
-        nations.nation_name,
-        regions.region_name
-    from customers
-    left join nations
-        on customers.nation_id = nations.nation_id
-    left join regions
-        on nations.region_id = regions.region_id
+    select * from known
+    union all
+    select * from unknown_member
 
 )
 

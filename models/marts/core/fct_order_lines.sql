@@ -1,6 +1,52 @@
-with order_lines as (
+-- One row per order line, with the customer, part and supplier versions valid on the
+-- order date (point in time; the unknown member when none is), and its money and timing.
+--
+-- Incremental: each run rebuilds the lines whose line or order changed within the lookback
+-- window (var fct_order_lines_lookback_days) before the newest change already in the table,
+-- which takes in lines that arrive a day or two after their order. Lines deleted upstream
+-- (cancelled orders) are removed by the post-hook. A full refresh gives the same table.
+{{
+    config(
+        materialized='incremental',
+        unique_key=['order_id', 'line_number'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        post_hook="
+            delete from {{ this }}
+            where not exists (
+                select 1
+                from {{ ref('int_order_lines__joined_to_orders') }} as current_lines
+                where
+                    current_lines.order_id = {{ this.identifier }}.order_id
+                    and current_lines.line_number = {{ this.identifier }}.line_number
+            )
+        ",
+    )
+}}
+
+with joined_lines as (
 
     select * from {{ ref('int_order_lines__joined_to_orders') }}
+
+),
+
+{% if is_incremental() %}
+    rebuild_window as (
+
+        select max(last_changed_date) - {{ var('fct_order_lines_lookback_days', 3) }} as first_changed_date
+        from {{ this }}
+
+    ),
+{% endif %}
+
+order_lines as (
+
+    select joined_lines.*
+    from joined_lines
+    {% if is_incremental() %}
+        inner join rebuild_window
+            on joined_lines.last_changed_date >= rebuild_window.first_changed_date
+    {% endif %}
 
 ),
 
@@ -10,33 +56,91 @@ customers as (
 
 ),
 
+parts as (
+
+    select * from {{ ref('dim_parts') }}
+
+),
+
+suppliers as (
+
+    select * from {{ ref('dim_suppliers') }}
+
+),
+
+supply_costs as (
+
+    select * from {{ ref('int_supply_costs__versioned') }}
+
+),
+
+priced as (
+
+    select
+        order_lines.*,
+        cast(
+            round(order_lines.extended_price * (1 - order_lines.discount_rate), 2) as decimal(18, 2)
+        ) as net_revenue,
+        cast(round(order_lines.quantity * supply_costs.supply_cost, 2) as decimal(18, 2)) as supply_cost_amount,
+        customers.customer_sk,
+        parts.part_sk,
+        suppliers.supplier_sk
+    from order_lines
+    left join customers
+        on
+            order_lines.customer_id = customers.customer_id
+            and order_lines.order_date >= customers.valid_from
+            and order_lines.order_date < customers.valid_to
+    left join parts
+        on
+            order_lines.part_id = parts.part_id
+            and order_lines.order_date >= parts.valid_from
+            and order_lines.order_date < parts.valid_to
+    left join suppliers
+        on
+            order_lines.supplier_id = suppliers.supplier_id
+            and order_lines.order_date >= suppliers.valid_from
+            and order_lines.order_date < suppliers.valid_to
+    left join supply_costs
+        on
+            order_lines.part_id = supply_costs.part_id
+            and order_lines.supplier_id = supply_costs.supplier_id
+            and order_lines.order_date >= supply_costs.valid_from
+            and order_lines.order_date < supply_costs.valid_to
+
+),
+
 final as (
 
     select
-        order_lines.order_id,
-        order_lines.line_number,
-        customers.customer_sk,
-        order_lines.customer_id,
-        order_lines.part_id,
-        order_lines.supplier_id,
-        order_lines.order_date,
-        order_lines.ship_date,
-        order_lines.commit_date,
-        order_lines.receipt_date,
-        order_lines.order_status_code,
-        order_lines.return_flag,
-        order_lines.line_status,
-        order_lines.ship_mode,
-        order_lines.quantity,
-        order_lines.extended_price,
-        order_lines.discount_rate,
-        order_lines.tax_rate,
-        cast(
-            round(order_lines.extended_price * (1 - order_lines.discount_rate), 2) as decimal(18, 2)
-        ) as net_revenue
-    from order_lines
-    left join customers
-        on order_lines.customer_id = customers.customer_id
+        order_id,
+        line_number,
+        coalesce(customer_sk, {{ unknown_member_key() }}) as customer_sk,
+        coalesce(part_sk, {{ unknown_member_key() }}) as part_sk,
+        coalesce(supplier_sk, {{ unknown_member_key() }}) as supplier_sk,
+        customer_id,
+        part_id,
+        supplier_id,
+        order_date,
+        ship_date,
+        commit_date,
+        receipt_date,
+        order_status_code,
+        return_flag,
+        line_status,
+        ship_mode,
+        quantity,
+        extended_price,
+        discount_rate,
+        tax_rate,
+        net_revenue,
+        supply_cost_amount,
+        cast(net_revenue - supply_cost_amount as decimal(18, 2)) as gross_margin,
+        cast(ship_date - order_date as integer) as days_to_ship,
+        cast(receipt_date - ship_date as integer) as days_in_transit,
+        cast(receipt_date - commit_date as integer) as days_late,
+        last_changed_date
+    from priced
 
 )
 

@@ -1,6 +1,6 @@
 with latest as (
 
-    {{ latest_versions(source('erp', 'erp_customers'), ['c_custkey']) }}
+    {{ latest_versions(source('erp', 'erp_customers'), ['c_custkey'], keep_deletes=true) }}
 
 ),
 
@@ -15,6 +15,8 @@ renamed as (
         cast(c_acctbal as decimal(15, 2)) as account_balance,
         cast(c_mktsegment as varchar) as market_segment,
         cast(c_comment as varchar) as customer_comment,
+        is_deleted,
+        cast(_business_date as timestamp) as version_effective_at,
         {{ source_version_columns() }}
     from latest
 

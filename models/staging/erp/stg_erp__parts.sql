@@ -1,6 +1,6 @@
 with latest as (
 
-    {{ latest_versions(source('erp', 'erp_parts'), ['p_partkey']) }}
+    {{ latest_versions(source('erp', 'erp_parts'), ['p_partkey'], keep_deletes=true) }}
 
 ),
 
@@ -16,6 +16,8 @@ renamed as (
         cast(p_container as varchar) as container,
         cast(p_retailprice as decimal(15, 2)) as retail_price,
         cast(p_comment as varchar) as part_comment,
+        is_deleted,
+        cast(_business_date as timestamp) as version_effective_at,
         {{ source_version_columns() }}
     from latest
 

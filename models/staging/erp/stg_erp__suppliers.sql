@@ -1,6 +1,6 @@
 with latest as (
 
-    {{ latest_versions(source('erp', 'erp_suppliers'), ['s_suppkey']) }}
+    {{ latest_versions(source('erp', 'erp_suppliers'), ['s_suppkey'], keep_deletes=true) }}
 
 ),
 
@@ -14,6 +14,8 @@ renamed as (
         cast(s_phone as varchar) as supplier_phone,
         cast(s_acctbal as decimal(15, 2)) as account_balance,
         cast(s_comment as varchar) as supplier_comment,
+        is_deleted,
+        cast(_business_date as timestamp) as version_effective_at,
         {{ source_version_columns() }}
     from latest
 

@@ -1,0 +1,46 @@
+-- TPC-H Q10, asked of the marts: the 20 customers whose returned items lost the most
+-- revenue, for orders of the fourth quarter of 1993.
+with order_lines as (
+
+    select * from {{ ref('fct_order_lines') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('dim_customers') }}
+
+),
+
+final as (
+
+    select
+        customers.customer_id,
+        customers.customer_name,
+        customers.account_balance,
+        customers.nation_name,
+        customers.customer_address,
+        customers.customer_phone,
+        sum(order_lines.extended_price * (1 - order_lines.discount_rate)) as revenue
+    from order_lines
+    inner join customers
+        on order_lines.customer_sk = customers.customer_sk
+    where
+        order_lines.order_date >= date '1993-10-01'
+        and order_lines.order_date < date '1994-01-01'
+        and order_lines.return_flag = 'R'
+    group by
+        customers.customer_id,
+        customers.customer_name,
+        customers.account_balance,
+        customers.nation_name,
+        customers.customer_address,
+        customers.customer_phone
+
+)
+
+select * from final
+order by
+    revenue desc,
+    customer_id asc
+limit 20

@@ -1,0 +1,21 @@
+-- What each supplier charged for each part, version by version, as half-open date ranges:
+-- the cost valid at an order's date is the one its gross margin uses.
+with versions as (
+
+    {{ dimension_versions(ref('snp_erp__part_suppliers'), ['part_id', 'supplier_id']) }}
+
+),
+
+final as (
+
+    select
+        part_id,
+        supplier_id,
+        supply_cost,
+        valid_from,
+        valid_to
+    from versions
+
+)
+
+select * from final

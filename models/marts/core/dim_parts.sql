@@ -1,0 +1,54 @@
+-- Parts as SCD type 2: one row per version (the retail price changes), valid from
+-- valid_from up to (not including) valid_to. Plus the unknown member.
+with versions as (
+
+    {{ dimension_versions(ref('snp_erp__parts'), ['part_id']) }}
+
+),
+
+known as (
+
+    select
+        cast({{ surrogate_key(['part_id', 'valid_from']) }} as varchar) as part_sk,
+        part_id,
+        part_name,
+        manufacturer,
+        brand,
+        part_type,
+        part_size,
+        container,
+        retail_price,
+        valid_from,
+        valid_to,
+        is_current
+    from versions
+
+),
+
+unknown_member as (
+
+    select
+        cast({{ unknown_member_key() }} as varchar) as part_sk,
+        cast(-1 as bigint) as part_id,
+        cast('Unknown part' as varchar) as part_name,
+        cast(null as varchar) as manufacturer,
+        cast(null as varchar) as brand,
+        cast(null as varchar) as part_type,
+        cast(null as integer) as part_size,
+        cast(null as varchar) as container,
+        cast(null as decimal(15, 2)) as retail_price,
+        cast('1900-01-01' as date) as valid_from,
+        cast('9999-12-31' as date) as valid_to,
+        true as is_current
+
+),
+
+final as (
+
+    select * from known
+    union all
+    select * from unknown_member
+
+)
+
+select * from final

@@ -1,0 +1,62 @@
+-- Suppliers as SCD type 2: one row per version, valid from valid_from up to (not including)
+-- valid_to, with the country and region. Plus the unknown member.
+with versions as (
+
+    {{ dimension_versions(ref('snp_erp__suppliers'), ['supplier_id']) }}
+
+),
+
+geography as (
+
+    select * from {{ ref('dim_geography') }}
+
+),
+
+known as (
+
+    select
+        cast({{ surrogate_key(['versions.supplier_id', 'versions.valid_from']) }} as varchar) as supplier_sk,
+        versions.supplier_id,
+        versions.supplier_name,
+        versions.supplier_address,
+        versions.supplier_phone,
+        versions.account_balance,
+        versions.nation_id,
+        geography.nation_name,
+        geography.region_name,
+        versions.valid_from,
+        versions.valid_to,
+        versions.is_current
+    from versions
+    left join geography
+        on versions.nation_id = geography.nation_id
+
+),
+
+unknown_member as (
+
+    select
+        cast({{ unknown_member_key() }} as varchar) as supplier_sk,
+        cast(-1 as bigint) as supplier_id,
+        cast('Unknown supplier' as varchar) as supplier_name,
+        cast(null as varchar) as supplier_address,
+        cast(null as varchar) as supplier_phone,
+        cast(null as decimal(15, 2)) as account_balance,
+        cast(-1 as bigint) as nation_id,
+        cast('Unknown' as varchar) as nation_name,
+        cast('Unknown' as varchar) as region_name,
+        cast('1900-01-01' as date) as valid_from,
+        cast('9999-12-31' as date) as valid_to,
+        true as is_current
+
+),
+
+final as (
+
+    select * from known
+    union all
+    select * from unknown_member
+
+)
+
+select * from final
