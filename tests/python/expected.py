@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 CENT = Decimal("0.01")
 
-__all__ = ["distinct_count", "net_revenue_of", "net_revenue_total", "parquet_rows"]
+__all__ = ["distinct_count", "net_revenue_of", "net_revenue_total", "parquet_rows", "replay"]
 
 
 def parquet_rows(path: Path) -> int:
@@ -34,3 +34,19 @@ def net_revenue_of(lines: Iterable[tuple[Decimal, Decimal]]) -> Decimal:
 
 def distinct_count(path: Path, column: str) -> int:
     return len(pc.unique(pq.read_table(path, columns=[column]).column(column)))
+
+
+def replay(landing_dir: Path, entity: str, key: tuple[str, ...]) -> dict[tuple, dict]:
+    """The ERP's current rows of an entity, replayed from the landed files in batch order."""
+    current: dict[tuple, dict] = {}
+    for batch_dir in sorted(path for path in landing_dir.iterdir() if (path / "manifest.json").is_file()):
+        path = batch_dir / f"{entity}.parquet"
+        if not path.is_file():
+            continue
+        for row in pq.read_table(path).to_pylist():
+            row_key = tuple(row[name] for name in key)
+            if row.get("_op") == "delete":
+                current.pop(row_key, None)
+            else:
+                current[row_key] = row
+    return current

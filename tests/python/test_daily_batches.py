@@ -10,23 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from conftest import TEST_DAYS, TEST_SCALE_FACTOR, TEST_SEED, make_workspace
-from expected import net_revenue_of
-
-
-def replay(landing_dir: Path, entity: str, key: tuple[str, ...]) -> dict[tuple, dict]:
-    """The ERP's current rows of an entity, replayed from the landed files in batch order."""
-    current: dict[tuple, dict] = {}
-    for batch_dir in sorted(path for path in landing_dir.iterdir() if (path / "manifest.json").is_file()):
-        path = batch_dir / f"{entity}.parquet"
-        if not path.is_file():
-            continue
-        for row in pq.read_table(path).to_pylist():
-            row_key = tuple(row[name] for name in key)
-            if row.get("_op") == "delete":
-                current.pop(row_key, None)
-            else:
-                current[row_key] = row
-    return current
+from expected import net_revenue_of, replay
 
 
 def landed_files(landing_dir: Path) -> list[Path]:
