@@ -25,6 +25,7 @@ from elt.load.loader import (
 )
 from elt.run import ensure_local_postgres, run_pipeline
 from elt.settings import Paths
+from elt.slim import build_modified
 
 app = typer.Typer(
     help=(
@@ -201,6 +202,22 @@ def run(
     stages = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in summary.stage_seconds.items())
     console.print(f"[bold green]Done[/] on target {target}: {stages}.")
     console.print("Docs site: target/static_index.html (one file), or `make docs` to serve it.")
+
+
+@app.command("ci-slim")
+@reports_errors
+def ci_slim(target: TargetOption = "dev") -> None:
+    """Build only what changed since the last good build (state:modified+), deferring the rest to it."""
+    paths = Paths.resolve()
+    _prepare_target(target, paths)
+    slim = build_modified(paths, target)
+    models = [node for node in slim.built if node.startswith(("model.", "seed.", "snapshot."))]
+    tests = sum(node.startswith(("test.", "unit_test.")) for node in slim.built)
+    console.print(f"Built {len(models)} changed or downstream node(s) in ci_* schemas, and ran {tests} test(s):")
+    for node in models:
+        console.print(f"  {node}")
+    if not slim.built:
+        console.print(f"Nothing differs from the state in {paths.state_dir}.")
 
 
 LEDGER_BY_BATCH = """

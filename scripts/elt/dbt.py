@@ -10,6 +10,9 @@ from pathlib import Path
 
 from elt.errors import EltError
 
+# The last `dbt build`'s run_results.json, kept beside dbt's own in the target directory.
+BUILD_RESULTS = "build_run_results.json"
+
 
 @dataclass(frozen=True)
 class DbtSummary:

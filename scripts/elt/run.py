@@ -9,14 +9,12 @@ from dataclasses import dataclass, field
 from rich.console import Console
 
 from elt import local_pg
-from elt.dbt import DbtSummary, run_dbt
+from elt.dbt import BUILD_RESULTS, DbtSummary, run_dbt
 from elt.generate.export import generate_all
 from elt.generate.manifest import Manifest
 from elt.load.loader import BatchResult, load_pending
 from elt.settings import Paths
-
-# The last `dbt build`'s run_results.json, kept beside dbt's own in the target directory.
-BUILD_RESULTS = "build_run_results.json"
+from elt.slim import save_state
 
 
 @dataclass
@@ -64,4 +62,5 @@ def run_pipeline(
     started = time.perf_counter()
     run_dbt(paths.project_dir, target, "docs", "generate", "--static")
     summary.stage_seconds["docs"] = time.perf_counter() - started
+    save_state(paths)
     return summary

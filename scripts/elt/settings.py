@@ -13,6 +13,7 @@ from pathlib import Path
 PROJECT_DIR_ENV = "ELT_PROJECT_DIR"
 LANDING_DIR_ENV = "ELT_LANDING_DIR"
 DUCKDB_PATH_ENV = "WAREHOUSE_DUCKDB_PATH"
+STATE_DIR_ENV = "ELT_STATE_DIR"
 
 
 def _find_project_dir() -> Path:
@@ -30,10 +31,14 @@ class Paths:
     project_dir: Path
     landing_dir: Path
     duckdb_path: Path
+    # The dbt artifacts (manifest.json) of the last successful build: the production state
+    # that slim CI compares a change against and defers unchanged models to.
+    state_dir: Path
 
     @classmethod
     def resolve(cls) -> Paths:
         project_dir = _find_project_dir()
         landing_dir = Path(os.environ.get(LANDING_DIR_ENV) or project_dir / "landing")
         duckdb_path = Path(os.environ.get(DUCKDB_PATH_ENV) or project_dir / "warehouse.duckdb")
-        return cls(project_dir, landing_dir.resolve(), duckdb_path.resolve())
+        state_dir = Path(os.environ.get(STATE_DIR_ENV) or project_dir / "state")
+        return cls(project_dir, landing_dir.resolve(), duckdb_path.resolve(), state_dir.resolve())

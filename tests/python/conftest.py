@@ -70,6 +70,7 @@ def make_workspace(root: Path, landing_dir: Path | None = None, extra_env: dict[
             "WAREHOUSE_DUCKDB_PATH": str(root / "warehouse.duckdb"),
             "DBT_TARGET_PATH": str(root / "dbt-target"),
             "DBT_LOG_PATH": str(root / "dbt-logs"),
+            "ELT_STATE_DIR": str(root / "state"),
             "ELT_SCALE_FACTOR": TEST_SCALE_FACTOR,
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             "NO_COLOR": "1",
