@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SQL_DIRS := models macros tests/dbt analyses snapshots
 
-.PHONY: run run-pg test lint fix docs clean bench-load
+.PHONY: run run-pg test lint fix check precommit ci-slim docs clean bench-load
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,19 @@ lint: $(STAMP)
 	$(BIN)/ruff check scripts tests/python
 	$(BIN)/ruff format --check scripts tests/python
 
+## check: project rules over dbt's manifest (dbt-bouncer.yml): descriptions, grain tests, layers, names, contracts, freshness
+check: $(STAMP)
+	$(BIN)/elt check
+
+## precommit: every pre-commit hook on every file, as CI runs them
+precommit: $(STAMP)
+	$(BIN)/pre-commit run --all-files
+
+## ci-slim: build only what this checkout changed (state:modified+, --defer) against BASE, built first as production
+BASE ?= origin/main
+ci-slim: $(STAMP)
+	.ci/slim $(BASE) dev
+
 ## fix: let sqlfluff and ruff rewrite what they can
 fix: $(STAMP)
 	$(BIN)/sqlfluff fix $(SQL_DIRS)
@@ -47,4 +60,4 @@ docs: $(STAMP)
 	$(BIN)/dbt docs serve --port 8080 --no-browser
 
 clean:
-	rm -rf target logs landing warehouse.duckdb warehouse.duckdb.wal
+	rm -rf target logs landing state warehouse.duckdb warehouse.duckdb.wal
