@@ -220,6 +220,36 @@ def ci_slim(target: TargetOption = "dev") -> None:
         console.print(f"Nothing differs from the state in {paths.state_dir}.")
 
 
+@app.command()
+@reports_errors
+def bench(
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option(help="full, daily, kpi or scale; repeat for several (default: full, daily, kpi)."),
+    ] = None,
+    engine: Annotated[
+        list[str] | None, typer.Option(help="duckdb or postgres; repeat for both (default: both).")
+    ] = None,
+    scale_factor: Annotated[
+        list[float] | None, typer.Option("--scale-factor", "-s", help="Scale factors of full/daily (default: 1).")
+    ] = None,
+    runs: Annotated[int, typer.Option(min=1, help="Runs of each measurement; min and median are reported.")] = 3,
+) -> None:
+    """Time the pipeline against hand-written SQL; write benchmarks/results/*.json and the README table."""
+    from elt.bench.harness import ENGINES, markdown_rows, run_bench
+
+    scenarios = scenario or ["full", "daily", "kpi"]
+    engines = engine or list(ENGINES)
+    unknown = [name for name in scenarios if name not in ("full", "daily", "kpi", "scale")]
+    unknown += [name for name in engines if name not in ENGINES]
+    if unknown:
+        raise EltError(
+            f"unknown scenario or engine {unknown}; scenarios: full, daily, kpi, scale; engines: duckdb, postgres."
+        )
+    documents = run_bench(Paths.resolve(), scenarios, engines, scale_factor, runs, console)
+    console.print("\n".join(markdown_rows(documents)))
+
+
 LEDGER_BY_BATCH = """
     select batch_id, min(business_date), sum(rows_in), sum(rows_loaded), sum(rows_quarantined), max(finished_at)
     from audit.load_batches
@@ -278,6 +308,20 @@ def _unloaded_state(
     if batch_dir.name in failures:
         return f"[red]failed[/]: {failures[batch_dir.name][:200]}"
     return "pending"
+
+
+@app.command()
+@reports_errors
+def check(
+    project_dir: Annotated[
+        Path | None, typer.Option(help="The dbt project to check (default: the one `elt` runs in).")
+    ] = None,
+) -> None:
+    """Check the project's conventions over dbt's manifest (dbt-bouncer.yml and our own); needs no warehouse."""
+    from elt.check import check_project  # dbt-bouncer is a dev dependency: only this command needs it
+
+    result = check_project(project_dir or Paths.resolve().project_dir, console)
+    console.print(f"[bold green]All {result.checks_run} project checks passed[/] in {result.seconds:.1f}s.")
 
 
 def main() -> None:
