@@ -1,0 +1,1 @@
+"""Benchmarks of the whole pipeline against hand-written SQL (`elt bench`)."""

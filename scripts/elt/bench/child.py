@@ -1,0 +1,58 @@
+"""One measured pipeline run, in its own process so the parent can read its peak memory.
+
+    python -m elt.bench.child '<json spec>'
+
+The spec names the work: `pipeline` (load the export, dbt build; then, if a daily batch
+is named, load it and dbt build again) or `reference` (load the export, then the
+hand-written SQL). Loader and dbt run in this one process, dbt in-process as `elt run`
+runs it, so the peak RSS the parent reads is that of "dbt and the loader". Prints one
+JSON line with the wall time of each stage and dbt's per-node timings.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from elt.dbt import dbt_target_dir, run_dbt
+from elt.load.loader import load_pending
+from elt.settings import Paths
+
+
+def _dbt_build(paths: Paths, target: str) -> tuple[float, dict[str, float]]:
+    started = time.perf_counter()
+    run_dbt(paths.project_dir, target, "build", "--quiet")
+    seconds = time.perf_counter() - started
+    run_results = json.loads((dbt_target_dir(paths.project_dir) / "run_results.json").read_text())
+    nodes = {item["unique_id"]: round(item["execution_time"], 3) for item in run_results["results"]}
+    return seconds, nodes
+
+
+def _load(paths: Paths, target: str, batch_id: str) -> tuple[float, int]:
+    started = time.perf_counter()
+    results = load_pending(target, paths, only_batch=batch_id)
+    return time.perf_counter() - started, sum(result.rows_loaded for result in results)
+
+
+def main(spec: dict) -> dict:
+    paths = Paths.resolve()
+    target = spec["target"]
+    stages: dict[str, float] = {}
+    measured: dict = {"stages": stages}
+    stages["load"], measured["rows_loaded"] = _load(paths, target, spec["export_batch"])
+    if spec["work"] == "reference":
+        from elt.bench.reference import run_reference
+
+        stages["reference_sql"] = run_reference(target, paths)
+        return measured
+    stages["dbt_build"], measured["dbt_nodes"] = _dbt_build(paths, target)
+    if spec.get("daily_batch"):
+        stages["daily_load"], measured["daily_rows_loaded"] = _load(paths, target, spec["daily_batch"])
+        stages["daily_dbt_build"], measured["daily_dbt_nodes"] = _dbt_build(paths, target)
+    return measured
+
+
+if __name__ == "__main__":
+    result = main(json.loads(sys.argv[1]))
+    sys.stdout.write("BENCH-RESULT " + json.dumps(result) + "\n")

@@ -1,0 +1,428 @@
+"""`elt bench`: the pipeline timed against hand-written SQL, per scenario, engine and scale.
+
+Every measured run is a child process (elt.bench.child) on a fresh warehouse: a new
+DuckDB file or a new PostgreSQL database. Reference and pipeline runs alternate so the
+machine's noise falls on both alike, and each figure is reported as min and median of
+the runs, and as a ratio against the reference measured in the same invocation.
+
+Scenarios:
+  full   load the export + dbt build, against load + benchmarks/reference/<engine>/*.sql
+  daily  after a full build, load one daily batch + dbt build, against that full build
+  kpi    1M order lines (SF 0.17) from landing files to tested marts, on DuckDB
+  scale  the full build at several scale factors: how time and memory grow
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import psycopg
+from rich.console import Console
+
+from elt import local_pg
+from elt.errors import EltError
+from elt.generate.export import generate_all
+from elt.settings import Paths
+
+ENGINES = {"duckdb": "dev", "postgres": "pg"}
+KPI_SCALE_FACTOR = 0.17  # TPC-H has about 6M order lines per SF: 0.17 is just over 1M
+SCALE_FACTORS = {"duckdb": (0.1, 1.0, 10.0), "postgres": (0.1, 1.0)}
+TARGETS = {
+    ("full", "duckdb"): ("ratio", 1.3, "dbt pipeline <= 1.3x the hand-written reference"),
+    ("full", "postgres"): ("ratio", 1.5, "dbt pipeline <= 1.5x the hand-written reference"),
+    ("daily", "duckdb"): ("ratio", 0.10, "daily increment <= 10% of the full build"),
+    ("daily", "postgres"): ("ratio", 0.10, "daily increment <= 10% of the full build"),
+    ("kpi", "duckdb"): ("seconds", 6.0, "1M order lines, landing files to tested marts, < 6 s warm"),
+}
+
+
+@dataclass
+class Measured:
+    spec: dict
+    stages: dict[str, float]
+    peak_rss_mb: float
+    details: dict = field(default_factory=dict)
+
+    def seconds(self, *stages: str) -> float:
+        return sum(self.stages[name] for name in stages)
+
+
+def machine_facts(postgres_version: str | None) -> dict:
+    cpu_model = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        cpu_model = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in cpuinfo.read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            "",
+        )
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    from dbt.version import __version__ as dbt_version
+
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu_model,
+        "memory_gib": round(memory_gib, 1),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "duckdb": duckdb.__version__,
+        "dbt_core": str(dbt_version),
+        "postgresql": postgres_version,
+    }
+
+
+class Bench:
+    def __init__(self, paths: Paths, data_dir: Path, runs: int, console: Console) -> None:
+        self.paths = paths
+        self.data_dir = data_dir
+        self.runs = runs
+        self.console = console
+        self.results_dir = paths.project_dir / "benchmarks" / "results"
+        self._admin: dict[str, str] | None = None
+
+    # --- data and warehouses -------------------------------------------------------------
+
+    def landing(self, scale_factor: float) -> tuple[Path, str, str]:
+        """The export and one daily batch at this scale, generated once and reused."""
+        landing = self.data_dir / f"sf{scale_factor:g}" / "landing"
+        with self.console.status(f"Generating the SF {scale_factor:g} export and a daily batch (once)"):
+            landed = generate_all(landing, scale_factor, days=1, seed=1)
+        return landing, landed[0][0].batch_id, landed[1][0].batch_id
+
+    def postgres_admin(self) -> dict[str, str]:
+        if self._admin is None:
+            if os.environ.get("PGHOST"):
+                self._admin = {
+                    key: os.environ[key]
+                    for key in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
+                    if key in os.environ
+                }
+            else:
+                server = local_pg.start(self.data_dir / "pg", keep_running=False)
+                self._admin = local_pg.connection_env(server)
+        return self._admin
+
+    def postgres_version(self) -> str:
+        with self._admin_connection() as admin:
+            return admin.execute("show server_version").fetchone()[0]
+
+    def _admin_connection(self) -> psycopg.Connection:
+        admin = self.postgres_admin()
+        return psycopg.connect(
+            host=admin["PGHOST"],
+            port=int(admin.get("PGPORT", "5432")),
+            user=admin.get("PGUSER", "postgres"),
+            password=admin.get("PGPASSWORD") or None,
+            dbname=admin.get("PGDATABASE", "postgres"),
+            autocommit=True,
+        )
+
+    @contextmanager
+    def fresh_warehouse(self, engine: str) -> Iterator[dict[str, str]]:
+        """Environment variables naming a new, empty warehouse; removed afterwards."""
+        name = f"bench_{uuid.uuid4().hex[:10]}"
+        if engine == "duckdb":
+            path = self.data_dir / "warehouses" / f"{name}.duckdb"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                yield {"WAREHOUSE_DUCKDB_PATH": str(path)}
+            finally:
+                for leftover in path.parent.glob(f"{name}.duckdb*"):
+                    leftover.unlink()
+            return
+        with self._admin_connection() as admin:
+            admin.execute(f'create database "{name}"')
+        try:
+            yield {**self.postgres_admin(), "PGDATABASE": name}
+        finally:
+            with self._admin_connection() as admin:
+                admin.execute(f'drop database if exists "{name}" with (force)')
+
+    def child_env(self, engine: str, landing: Path, warehouse: dict[str, str]) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("PG", "WAREHOUSE_"))}
+        env.update(warehouse)
+        env.update(
+            {
+                "ELT_PROJECT_DIR": str(self.paths.project_dir),
+                "ELT_LANDING_DIR": str(landing),
+                # One dbt target directory per engine, kept between runs: partial parsing
+                # makes every build after the first start warm, as a deployed job's would.
+                "DBT_TARGET_PATH": str(self.data_dir / f"dbt-target-{engine}"),
+                "DBT_LOG_PATH": str(self.data_dir / f"dbt-logs-{engine}"),
+                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            }
+        )
+        return env
+
+    # --- measuring -----------------------------------------------------------------------
+
+    def measure(self, spec: dict, env: dict[str, str]) -> Measured:
+        """Run one child to completion; its wall time per stage, and its peak RSS from wait4."""
+        command = [sys.executable, "-m", "elt.bench.child", json.dumps(spec)]
+        with tempfile.TemporaryFile(mode="w+") as output:
+            process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, text=True)
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode = os.waitstatus_to_exitcode(status)
+            output.seek(0)
+            text = output.read()
+        if process.returncode != 0:
+            raise EltError(f"benchmark run {spec['work']} failed (exit {process.returncode}):\n{text[-4000:]}")
+        line = next(line for line in reversed(text.splitlines()) if line.startswith("BENCH-RESULT "))
+        result = json.loads(line.removeprefix("BENCH-RESULT "))
+        # ru_maxrss is in KiB on Linux.
+        return Measured(spec, result.pop("stages"), round(usage.ru_maxrss / 1024, 1), result)
+
+    def warm_up(self, engine: str, landing: Path) -> None:
+        """Parse the project once per engine, so measured builds start warm (partial parsing)."""
+        with self.fresh_warehouse(engine) as warehouse:
+            env = self.child_env(engine, landing, warehouse)
+            project = str(self.paths.project_dir)
+            dbt = Path(sys.executable).parent / "dbt"
+            command = [str(dbt), "parse", "--project-dir", project, "--profiles-dir", project, "--target"]
+            subprocess.run([*command, ENGINES[engine]], env=env, check=True, capture_output=True)
+
+    def alternate(self, engine: str, scale_factor: float, with_daily: bool) -> tuple[list[Measured], list[Measured]]:
+        """Reference and pipeline runs, alternating, each on a fresh warehouse."""
+        landing, export_batch, daily_batch = self.landing(scale_factor)
+        self.warm_up(engine, landing)
+        references: list[Measured] = []
+        pipelines: list[Measured] = []
+        for run in range(1, self.runs + 1):
+            for work, runs in (("reference", references), ("pipeline", pipelines)):
+                spec = {
+                    "work": work,
+                    "target": ENGINES[engine],
+                    "export_batch": export_batch,
+                    "daily_batch": daily_batch if work == "pipeline" and with_daily else None,
+                }
+                progress = f"{engine} SF {scale_factor:g} run {run}/{self.runs}: {work}"
+                with self.fresh_warehouse(engine) as warehouse, self.console.status(progress):
+                    measured = self.measure(spec, self.child_env(engine, landing, warehouse))
+                runs.append(measured)
+                stages = ", ".join(f"{name} {seconds:.2f}s" for name, seconds in measured.stages.items())
+                self.console.print(
+                    f"{engine} SF {scale_factor:g} run {run}: {work}: {stages}; peak RSS {measured.peak_rss_mb:,.0f} MB"
+                )
+        return references, pipelines
+
+    # --- scenarios -----------------------------------------------------------------------
+
+    def full_and_daily(self, engine: str, scale_factor: float, daily: bool) -> list[dict]:
+        references, pipelines = self.alternate(engine, scale_factor, with_daily=daily)
+        pipeline_seconds = [run.seconds("load", "dbt_build") for run in pipelines]
+        reference_seconds = [run.seconds("load", "reference_sql") for run in references]
+        rows = pipelines[0].details["rows_loaded"]
+        documents = [
+            self.document(
+                "full",
+                engine,
+                scale_factor,
+                measured=pipeline_seconds,
+                reference=reference_seconds,
+                extra={
+                    "rows_loaded": rows,
+                    "rows_per_second_median": round(rows / statistics.median(pipeline_seconds)),
+                    "transform_seconds": summary([run.stages["dbt_build"] for run in pipelines]),
+                    "reference_sql_seconds": summary([run.stages["reference_sql"] for run in references]),
+                    "load_seconds": summary([run.stages["load"] for run in pipelines]),
+                    "peak_rss_mb": {
+                        "pipeline": max(run.peak_rss_mb for run in pipelines),
+                        "reference": max(run.peak_rss_mb for run in references),
+                    },
+                    "runs": [
+                        {"work": run.spec["work"], "stages": run.stages, "peak_rss_mb": run.peak_rss_mb}
+                        for run in [*references, *pipelines]
+                    ],
+                    "slowest_dbt_nodes": slowest(median_run(pipelines, pipeline_seconds).details["dbt_nodes"]),
+                },
+            )
+        ]
+        if daily:
+            daily_seconds = [run.seconds("daily_load", "daily_dbt_build") for run in pipelines]
+            documents.append(
+                self.document(
+                    "daily",
+                    engine,
+                    scale_factor,
+                    measured=daily_seconds,
+                    reference=pipeline_seconds,
+                    extra={
+                        "rows_loaded": pipelines[0].details["daily_rows_loaded"],
+                        "daily_load_seconds": summary([run.stages["daily_load"] for run in pipelines]),
+                        "daily_dbt_build_seconds": summary([run.stages["daily_dbt_build"] for run in pipelines]),
+                        "peak_rss_mb": {"pipeline": max(run.peak_rss_mb for run in pipelines)},
+                        "slowest_dbt_nodes": slowest(median_run(pipelines, daily_seconds).details["daily_dbt_nodes"]),
+                    },
+                )
+            )
+        return documents
+
+    def kpi(self) -> list[dict]:
+        landing, export_batch, _ = self.landing(KPI_SCALE_FACTOR)
+        self.warm_up("duckdb", landing)
+        runs = []
+        for run in range(1, self.runs + 1):
+            spec = {"work": "pipeline", "target": "dev", "export_batch": export_batch}
+            with self.fresh_warehouse("duckdb") as warehouse:
+                runs.append(self.measure(spec, self.child_env("duckdb", landing, warehouse)))
+            self.console.print(f"kpi run {run}: {runs[-1].stages}")
+        seconds = [run.seconds("load", "dbt_build") for run in runs]
+        return [
+            self.document(
+                "kpi",
+                "duckdb",
+                KPI_SCALE_FACTOR,
+                measured=seconds,
+                reference=None,
+                extra={
+                    "order_lines": order_lines_of(landing / export_batch),
+                    "rows_loaded": runs[0].details["rows_loaded"],
+                    "load_seconds": summary([run.stages["load"] for run in runs]),
+                    "transform_seconds": summary([run.stages["dbt_build"] for run in runs]),
+                    "peak_rss_mb": {"pipeline": max(run.peak_rss_mb for run in runs)},
+                    "slowest_dbt_nodes": slowest(median_run(runs, seconds).details["dbt_nodes"]),
+                },
+            )
+        ]
+
+    def document(
+        self,
+        scenario: str,
+        engine: str,
+        scale_factor: float,
+        measured: list[float],
+        reference: list[float] | None,
+        extra: dict,
+    ) -> dict:
+        kind, bound, wording = TARGETS.get((scenario, engine), (None, None, None))
+        ratios = [run / base for run, base in zip(measured, reference, strict=True)] if reference else None
+        figure = statistics.median(ratios) if kind == "ratio" and ratios else statistics.median(measured)
+        document = {
+            "scenario": scenario,
+            "engine": engine,
+            "scale_factor": scale_factor,
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "runs": self.runs,
+            "seconds": summary(measured),
+            "reference_seconds": summary(reference) if reference else None,
+            "ratio": summary(ratios) if ratios else None,
+            "target": {
+                "kind": kind,
+                "bound": bound,
+                "wording": wording,
+                "met": None if kind is None else figure <= bound,
+            },
+            **extra,
+            "machine": machine_facts(self.postgres_version() if engine == "postgres" else None),
+        }
+        self.results_dir.mkdir(parents=True, exist_ok=True)
+        path = self.results_dir / f"{scenario}-{engine}-sf{scale_factor:g}.json"
+        path.write_text(json.dumps(document, indent=2) + "\n")
+        self.console.print(f"Written {path.relative_to(self.paths.project_dir)}")
+        return document
+
+
+def summary(values: list[float]) -> dict:
+    return {
+        "min": round(min(values), 3),
+        "median": round(statistics.median(values), 3),
+        "all": [round(value, 3) for value in values],
+    }
+
+
+def median_run(runs: list[Measured], seconds: list[float]) -> Measured:
+    middle = sorted(range(len(runs)), key=seconds.__getitem__)[len(runs) // 2]
+    return runs[middle]
+
+
+def slowest(nodes: dict[str, float], count: int = 12) -> dict[str, float]:
+    tests = sum(seconds for node, seconds in nodes.items() if node.startswith(("test.", "unit_test.")))
+    ranked = sorted(
+        ((node, seconds) for node, seconds in nodes.items() if not node.startswith("test.")),
+        key=lambda item: item[1],
+        reverse=True,
+    )
+    return {**dict(ranked[:count]), "all data tests together": round(tests, 3)}
+
+
+def order_lines_of(export_dir: Path) -> int:
+    manifest = json.loads((export_dir / "manifest.json").read_text())
+    return next(item["rows"] for item in manifest["files"] if item["entity"] == "order_lines")
+
+
+def markdown_rows(documents: list[dict]) -> list[str]:
+    rows = []
+    for document in documents:
+        ratio = document["ratio"]
+        reference = document["reference_seconds"]
+        target = document["target"]
+        met = {True: "yes", False: "**no**", None: ""}[target["met"]]
+        rows.append(
+            "| {date} | {scenario} | {engine} | {sf:g} | {seconds} | {reference} | {ratio} "
+            "| {target} | {met} | {rss:,.0f} |".format(
+                date=document["measured_at"][:10],
+                scenario=document["scenario"],
+                engine=document["engine"],
+                sf=document["scale_factor"],
+                seconds=f"{document['seconds']['min']:.2f} / {document['seconds']['median']:.2f}",
+                reference=f"{reference['min']:.2f} / {reference['median']:.2f}" if reference else "",
+                ratio=f"{ratio['min']:.3f} / {ratio['median']:.3f}" if ratio else "",
+                target=target["wording"] or "growth with scale (see JSON)",
+                met=met,
+                rss=max(document["peak_rss_mb"].values()),
+            )
+        )
+    return rows
+
+
+RESULTS_LOG_HEADING = "### Results log (appended by `elt bench`)"
+RESULTS_LOG_HEADER = (
+    "| date | scenario | engine | SF | seconds min / median | reference s min / median | ratio min / median "
+    "| target | met | peak RSS MB |\n|---|---|---|---:|---:|---:|---:|---|---|---:|"
+)
+
+
+def append_to_readme(readme: Path, documents: list[dict]) -> None:
+    text = readme.read_text()
+    if RESULTS_LOG_HEADING not in text:
+        text = text.rstrip("\n") + f"\n\n{RESULTS_LOG_HEADING}\n\n{RESULTS_LOG_HEADER}\n"
+    readme.write_text(text.rstrip("\n") + "\n" + "\n".join(markdown_rows(documents)) + "\n")
+
+
+def run_bench(
+    paths: Paths,
+    scenarios: list[str],
+    engines: list[str],
+    scale_factors: list[float] | None,
+    runs: int,
+    console: Console,
+) -> list[dict]:
+    bench = Bench(paths, paths.project_dir / "benchmarks" / ".data", runs, console)
+    documents: list[dict] = []
+    for engine in engines:
+        wanted = [*scale_factors] if scale_factors else [1.0]
+        if "scale" in scenarios:
+            wanted = sorted({*wanted, *SCALE_FACTORS[engine]})
+        if {"full", "daily", "scale"} & set(scenarios):
+            for scale_factor in wanted:
+                documents += bench.full_and_daily(engine, scale_factor, daily="daily" in scenarios)
+    if "kpi" in scenarios and "duckdb" in engines:
+        documents += bench.kpi()
+    append_to_readme(paths.project_dir / "benchmarks" / "README.md", documents)
+    return documents
