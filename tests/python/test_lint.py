@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,16 +24,18 @@ def test_project_sql_is_lint_clean() -> None:
     assert result.returncode == 0, result.stdout[-4000:]
 
 
-def test_linter_rejects_sql_against_the_style(tmp_path: Path) -> None:
-    model_dir = tmp_path / "models"
-    model_dir.mkdir()
+def test_linter_rejects_a_badly_styled_model_and_names_it(tmp_path: Path) -> None:
+    """The committed fixture, linted as part of a copy of the project, fails with its path named."""
+    fixture = PROJECT_DIR / "tests/dbt_fixtures/lint"
+    shutil.copytree(PROJECT_DIR / "models", tmp_path / "models")
+    shutil.copytree(fixture / "models", tmp_path / "models", dirs_exist_ok=True)
     (tmp_path / ".sqlfluff").write_text((PROJECT_DIR / ".sqlfluff").read_text())
     (tmp_path / "macros").symlink_to(PROJECT_DIR / "macros")
-    (model_dir / "bad_model.sql").write_text("SELECT A.x, b.Y FROM {{ ref('a') }} A JOIN b ON A.id = b.id\n")
     result = sqlfluff("lint", "models", cwd=tmp_path)
     assert result.returncode == 1
-    assert "bad_model.sql" in result.stdout
-    for rule in ("CP01", "AL01"):
+    failing_files = set(re.findall(r"^== \[(.+)\] FAIL$", result.stdout, flags=re.MULTILINE))
+    assert failing_files == {"models/marts/core/fct_badly_styled.sql"}, result.stdout[-3000:]
+    for rule in ("CP01", "AL01", "AL02", "LT04", "CP03"):
         assert rule in result.stdout, rule
 
 
@@ -39,3 +44,21 @@ def test_python_is_ruff_clean() -> None:
         [str(BIN / "ruff"), "check", "scripts", "tests/python"], cwd=PROJECT_DIR, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout[-4000:]
+
+
+def test_pre_commit_hooks_pass_offline_on_every_file(tmp_path: Path) -> None:
+    """The hooks run from .venv (repo: local), so they need no network; the project passes them all."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DBT_", "ELT_"))}
+    env.update(
+        {
+            "PRE_COMMIT_HOME": str(tmp_path / "pre-commit"),
+            "DBT_TARGET_PATH": str(tmp_path / "dbt-target"),
+            "DBT_LOG_PATH": str(tmp_path / "dbt-logs"),
+        }
+    )
+    result = subprocess.run(
+        [str(BIN / "pre-commit"), "run", "--all-files"], cwd=PROJECT_DIR, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    for hook in ("sqlfluff lint", "ruff check", "YAML parses", "project checks"):
+        assert re.search(rf"^{re.escape(hook)}.*Passed$", result.stdout, flags=re.MULTILINE), hook
