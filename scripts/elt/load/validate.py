@@ -173,8 +173,14 @@ class _Expressions:
                 parts.append(self._unless_delete(f"({typed} is null or {column.check.format(col=typed)})"))
         return " and ".join(parts) if parts else "true"
 
-    def reasons(self) -> str:
-        """A list of every broken rule, as text naming the column; empty for a valid row."""
+    def reasons(self, extra: tuple[str, ...] = ()) -> str:
+        """Every broken rule, as text naming the column, joined with '; '; empty for a valid row.
+
+        `extra` are more reason expressions, null when they do not apply, like the rest.
+        concat_ws skips the nulls. A list comprehension filtering nulls out of a list of
+        CASEs did the same on DuckDB 2.0, but on DuckDB 1.5 it kept a null in the list for
+        some rows of a join, which left their reasons empty.
+        """
         cases = []
         if self.has_op:
             allowed = ", ".join(_sql_string(op) for op in OPS)
@@ -202,7 +208,8 @@ class _Expressions:
                 predicate = column.check.format(col=typed)
                 reason = _sql_string(f"{name}: {column.check_reason}")
                 cases.append(f"case when {not_a_delete} and not ({predicate}) then {reason} end")
-        return f"[reason for reason in [{', '.join(cases)}] if reason is not null]"
+        cases.extend(extra)
+        return f"concat_ws('; ', {', '.join(cases)})"
 
     def record(self) -> str:
         """The row exactly as the file had it, every column, for the quarantine."""
@@ -281,10 +288,10 @@ def stage_entity(
             duplicate_join = (
                 f"left join {duplicates} as duplicates on source.file_row_number + 1 = duplicates.source_row"
             )
-            duplicate_reason, is_duplicate = "coalesce([duplicates.reason], [])", "duplicates.reason is not null"
+            duplicate_reason, is_duplicate = ("duplicates.reason",), "duplicates.reason is not null"
         else:
             # Nothing to join: the quarantine filter stays a plain predicate DuckDB can check on statistics.
-            duplicate_join, duplicate_reason, is_duplicate = "", "[]", "false"
+            duplicate_join, duplicate_reason, is_duplicate = "", (), "false"
         con.execute(
             f"""create or replace temp table {quarantine_table} as
             select
@@ -293,7 +300,7 @@ def stage_entity(
                 cast($source_file as varchar) as source_file,
                 source.file_row_number + 1 as source_row,
                 {expressions.record()} as record,
-                array_to_string({expressions.reasons()} || {duplicate_reason}, '; ') as reasons,
+                {expressions.reasons(duplicate_reason)} as reasons,
                 cast($loaded_at as timestamp) as quarantined_at
             from read_parquet($path, file_row_number = true) as source
             {duplicate_join}
