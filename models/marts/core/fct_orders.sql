@@ -8,13 +8,13 @@ with order_lines as (
 
 orders as (
 
-    select * from {{ ref('int_order_lines__joined_to_orders') }}
+    select * from {{ ref('stg_erp__orders') }}
 
 ),
 
 priorities as (
 
-    select distinct
+    select
         order_id,
         order_priority
     from orders

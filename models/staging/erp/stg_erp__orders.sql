@@ -1,3 +1,8 @@
+-- A table, unlike the other staging models: the latest-version window over every raw
+-- version of the orders is the costliest step of a build, and this model's tests, the
+-- intermediate join and the fact all read it; as a view each would compute it again.
+{{ config(materialized='table') }}
+
 with latest as (
 
     {{ latest_versions(source('erp', 'erp_orders'), ['o_orderkey']) }}
