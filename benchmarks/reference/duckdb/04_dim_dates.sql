@@ -1,0 +1,88 @@
+-- One row per calendar day from the first date any current order or line mentions to the
+-- last (or the newest business date of an order, if later).
+create table reference_marts.dim_dates as
+with order_dates as (
+
+    select
+        min(order_date) as first_date,
+        max(greatest(order_date, source_business_date)) as last_date
+    from current_orders
+
+),
+
+line_dates as (
+
+    select
+        min(least(ship_date, commit_date, receipt_date)) as first_date,
+        max(greatest(ship_date, commit_date, receipt_date)) as last_date
+    from current_lines
+
+),
+
+spine as (
+
+    select cast(spine_days.calendar_day as date) as date_day
+    from order_dates
+    cross join line_dates
+    cross join generate_series(
+        cast(least(order_dates.first_date, line_dates.first_date) as timestamp),
+        cast(greatest(order_dates.last_date, line_dates.last_date) as timestamp),
+        interval '1 day'
+    ) as spine_days (calendar_day)
+
+),
+
+date_parts as (
+
+    select
+        date_day,
+        cast(extract(year from date_day) as integer) as calendar_year,
+        cast(extract(quarter from date_day) as integer) as calendar_quarter,
+        cast(extract(month from date_day) as integer) as month_of_year,
+        cast(extract(day from date_day) as integer) as day_of_month,
+        cast(extract(doy from date_day) as integer) as day_of_year,
+        cast(extract(isodow from date_day) as integer) as iso_day_of_week,
+        cast(extract(week from date_day) as integer) as iso_week_of_year,
+        cast(date_trunc('month', date_day) as date) as first_day_of_month
+    from spine
+
+)
+
+select
+    date_day,
+    calendar_year,
+    calendar_quarter,
+    month_of_year,
+    day_of_month,
+    day_of_year,
+    iso_day_of_week,
+    iso_week_of_year,
+    first_day_of_month,
+    cast(
+        cast(calendar_year as varchar) || '-' || lpad(cast(month_of_year as varchar), 2, '0') as varchar
+    ) as year_month_label,
+    cast(case month_of_year
+        when 1 then 'January'
+        when 2 then 'February'
+        when 3 then 'March'
+        when 4 then 'April'
+        when 5 then 'May'
+        when 6 then 'June'
+        when 7 then 'July'
+        when 8 then 'August'
+        when 9 then 'September'
+        when 10 then 'October'
+        when 11 then 'November'
+        else 'December'
+    end as varchar) as month_name,
+    cast(case iso_day_of_week
+        when 1 then 'Monday'
+        when 2 then 'Tuesday'
+        when 3 then 'Wednesday'
+        when 4 then 'Thursday'
+        when 5 then 'Friday'
+        when 6 then 'Saturday'
+        else 'Sunday'
+    end as varchar) as day_name,
+    iso_day_of_week in (6, 7) as is_weekend
+from date_parts;

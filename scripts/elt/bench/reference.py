@@ -1,0 +1,63 @@
+"""The hand-written reference that `elt bench` times the dbt pipeline against.
+
+`benchmarks/reference/<engine>/*.sql` (engine: duckdb or postgres) rebuild the schema
+`reference_marts` straight from `raw.erp_*`: the same tables, columns and rows as dbt's
+`marts`, with no dbt, snapshots or staging views (tests/python/test_reference_sql.py
+checks it on both engines). They need nothing but raw: seed rows are written inline.
+The files run in name order on one connection, since later ones read the temp tables
+earlier ones create.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import psycopg
+
+from elt.errors import EltError
+from elt.settings import Paths
+from elt.targets import postgres_connection_kwargs, target_config
+
+REFERENCE_DIR = Path("benchmarks") / "reference"
+SCHEMA = "reference_marts"
+
+
+def reference_files(project_dir: Path, engine: str) -> list[Path]:
+    """The engine's reference SQL files, in the order they run."""
+    files = sorted((project_dir / REFERENCE_DIR / engine).glob("*.sql"))
+    if not files:
+        raise EltError(f"no reference SQL for {engine} in {project_dir / REFERENCE_DIR / engine}.")
+    return files
+
+
+def run_reference(target: str, paths: Paths) -> float:
+    """Rebuild `reference_marts` on the target's warehouse; returns the seconds the SQL took.
+
+    `target` is a profiles.yml target (`dev`, `pg`, `prod`); its type picks the engine and
+    the connection is made as the loader makes it. The clock runs from the first statement
+    to the end of the last; connecting and reading the files are not counted.
+    """
+    config = target_config(paths.project_dir, target)
+    engine = config["type"]
+    if engine not in ("duckdb", "postgres"):
+        raise EltError(f"target {target!r} is of type {engine!r}; the reference SQL exists for duckdb and postgres.")
+    scripts = [(path, path.read_text()) for path in reference_files(paths.project_dir, engine)]
+    if engine == "duckdb":
+        with duckdb.connect(str(paths.duckdb_path)) as connection:
+            return _timed(scripts, connection.execute, duckdb.Error)
+    # Autocommit: each file is sent as one query, which PostgreSQL runs as one transaction.
+    with psycopg.connect(**postgres_connection_kwargs(config), autocommit=True) as connection:
+        return _timed(scripts, connection.execute, psycopg.Error)
+
+
+def _timed(scripts: list[tuple[Path, str]], execute: Callable[[str], object], engine_error: type[Exception]) -> float:
+    started = time.perf_counter()
+    for path, sql in scripts:
+        try:
+            execute(sql)
+        except engine_error as error:
+            raise EltError(f"{path}: the reference SQL failed: {error}".strip()) from error
+    return time.perf_counter() - started

@@ -1,0 +1,116 @@
+"""The hand-written reference SQL builds exactly the marts dbt builds, on both engines.
+
+`elt bench` times the dbt pipeline against benchmarks/reference/<engine>/*.sql, which
+build `reference_marts` straight from raw. The comparison is fair only if both produce the
+same thing: here a dirty feed (deletes, lines a day before or after their order, attribute
+changes on every SCD2 dimension) goes through `elt run`, then the reference SQL runs, and
+every mart must match its reference table in name, columns, types and rows.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import DIRTY_DAYS, DIRTY_SEED, PROJECT_DIR, Query, pg_connect
+from elt.bench.reference import reference_files, run_reference
+from elt.settings import Paths
+
+ENGINES = ("duckdb", "postgres")
+
+
+def relations(query: Query, schema: str) -> dict[str, str]:
+    """Table or view, by name, of every relation in the schema."""
+    rows = query(f"select table_name, table_type from information_schema.tables where table_schema = '{schema}'")
+    return dict(rows)
+
+
+def columns(query: Query, schema: str, table: str) -> list[tuple]:
+    return query(
+        "select column_name, data_type, numeric_precision, numeric_scale from information_schema.columns "
+        f"where table_schema = '{schema}' and table_name = '{table}' order by ordinal_position"
+    )
+
+
+def differences(query: Query, tables: list[str]) -> dict[str, str]:
+    """What differs between marts.<table> and reference_marts.<table>, for each table that does."""
+    found = {}
+    for table in tables:
+        if columns(query, "marts", table) != columns(query, "reference_marts", table):
+            found[table] = (
+                f"columns: marts {columns(query, 'marts', table)}, reference {columns(query, 'reference_marts', table)}"
+            )
+            continue
+        only = {}
+        for left, right in (("marts", "reference_marts"), ("reference_marts", "marts")):
+            only[left] = query(
+                f"select * from (select * from {left}.{table} except all select * from {right}.{table}) "
+                "as only_here limit 3"
+            )
+        if only["marts"] or only["reference_marts"]:
+            found[table] = f"only in marts: {only['marts']}; only in reference_marts: {only['reference_marts']}"
+    return found
+
+
+def execute(target: str, env: dict[str, str], sql: str) -> None:
+    if target == "pg":
+        with pg_connect(env) as connection:
+            connection.execute(sql)
+        return
+    with duckdb.connect(env["WAREHOUSE_DUCKDB_PATH"]) as connection:
+        connection.execute(sql)
+
+
+@pytest.mark.e2e
+def test_reference_sql_builds_the_same_marts_as_dbt(
+    engine, landed_dirty: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target, workspace, query = engine
+    shutil.copytree(landed_dirty, workspace.root / "landing")
+    workspace.env["ELT_LANDING_DIR"] = str(workspace.root / "landing")
+    workspace.elt("run", "--target", target, "--days", DIRTY_DAYS, "--seed", DIRTY_SEED, "--dirty")
+    deletes = query("select count(*) from raw.erp_order_lines where _op = 'delete'")[0][0]
+    versions = query("select count(*) from marts.dim_customers where not is_current")[0][0]
+    assert deletes > 0 and versions > 0, "the feed must cancel orders and change customers"
+
+    for name, value in workspace.env.items():
+        if name.startswith("PG"):
+            monkeypatch.setenv(name, value)
+    paths = Paths(PROJECT_DIR, workspace.landing_dir, workspace.duckdb_path, workspace.root / "state")
+    seconds = run_reference(target, paths)
+    assert seconds > 0
+
+    marts = relations(query, "marts")
+    assert relations(query, "reference_marts") == marts
+    tables = sorted(marts)
+    empty = [table for table in tables if query(f"select count(*) from reference_marts.{table}") == [(0,)]]
+    assert not empty, f"nothing to compare in {empty}"
+    assert differences(query, tables) == {}
+    # PostgreSQL's working tables (DuckDB's are temp tables) are dropped at the end.
+    assert not relations(query, "reference_scratch")
+
+    # The comparison notices a single cent.
+    execute(
+        target,
+        workspace.env,
+        "update reference_marts.fct_orders set net_revenue = net_revenue + 0.01 "
+        "where order_id = (select min(order_id) from reference_marts.fct_orders)",
+    )
+    assert list(differences(query, tables)) == ["fct_orders"]
+
+
+def test_reference_sql_reads_only_raw_and_is_kept_alike_on_both_engines() -> None:
+    """The reference runs on a warehouse that holds raw alone (the benchmark loads nothing
+    else), and each engine has the same steps."""
+    names = {engine: [path.name for path in reference_files(PROJECT_DIR, engine)] for engine in ENGINES}
+    assert names["duckdb"] == names["postgres"]
+    for engine in ENGINES:
+        for path in reference_files(PROJECT_DIR, engine):
+            sql = re.sub(r"--[^\n]*", "", path.read_text())
+            sql = re.sub(r"extract\(\s*\w+\s+from", "extract(", sql, flags=re.IGNORECASE)
+            schemas = set(re.findall(r"\b(?:from|join)\s+(\w+)\.\w+", sql, flags=re.IGNORECASE))
+            assert schemas <= {"raw", "reference_marts"}, f"{path.relative_to(PROJECT_DIR)} reads {schemas}"
