@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SQL_DIRS := models macros tests/dbt analyses snapshots
 
-.PHONY: run run-pg test lint fix check precommit ci-slim docs clean bench-load
+.PHONY: run run-pg test lint fix check precommit ci-slim docs clean bench bench-load
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ run-pg: $(STAMP)
 ## test: pytest; the session starts its own throwaway PostgreSQL server
 test: $(STAMP)
 	$(BIN)/pytest
+
+## bench: every scenario on both engines (full, daily, the 1M-line KPI, scale to SF10); results in benchmarks/
+RUNS ?= 3
+bench: $(STAMP)
+	$(BIN)/elt bench --scenario full --scenario daily --scenario kpi --scenario scale --runs $(RUNS)
 
 ## bench-load: load throughput at SF1 against DuckDB CTAS and PostgreSQL COPY (see benchmarks/README.md)
 bench-load: $(STAMP)

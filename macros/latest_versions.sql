@@ -8,9 +8,17 @@
     When the newest version is a delete, the key no longer exists: by default no row is
     returned for it. With keep_deletes, the tombstone is returned (key and lineage only,
     is_deleted true), so a snapshot can close the key's history on the business date of
-    the delete.
+    the delete, and an incremental model can remove the key.
+
+    With only_changed_keys, inside an incremental model, only the keys with a version in a
+    batch that {{ this }} has not seen yet are ranked (see versions_of_changed_keys).
 #}
-{% macro latest_versions(relation, key_columns, keep_deletes=false) -%}
+{% macro latest_versions(relation, key_columns, keep_deletes=false, only_changed_keys=false) -%}
+    {%- if only_changed_keys and is_incremental() -%}
+        {%- set versions = "(" ~ versions_of_changed_keys(relation, key_columns) ~ ")" -%}
+    {%- else -%}
+        {%- set versions = relation -%}
+    {%- endif -%}
     select
         ranked.*,
         ranked._op = 'delete' as is_deleted
@@ -21,9 +29,34 @@
                 partition by {{ key_columns | join(', ') }}
                 order by _business_date desc, _batch_id desc, _source_row desc
             ) as version_rank
-        from {{ relation }} as versions
+        from {{ versions }} as versions
     ) as ranked
     where ranked.version_rank = 1{{ "" if keep_deletes else " and ranked._op <> 'delete'" }}
+{%- endmacro %}
+
+
+{#
+    Every raw version of each key that has a version in a batch not yet in {{ this }}.
+
+    Ranking all versions of those keys (not only the new rows) keeps the result exact when
+    a batch arrives out of business-date order. "Not yet in {{ this }}" is read from the
+    batch ids the table holds, not from a load timestamp, so a clock that steps back cannot
+    hide a batch. A batch all of whose keys were later superseded is no longer in the table
+    and is ranked again on every run: wasted work, never a wrong row.
+#}
+{% macro versions_of_changed_keys(relation, key_columns) -%}
+    {%- set key_matches = [] -%}
+    {%- for key in key_columns -%}
+        {%- do key_matches.append("all_versions." ~ key ~ " = changed_keys." ~ key) -%}
+    {%- endfor -%}
+    select all_versions.*
+    from {{ relation }} as all_versions
+    inner join (
+        select distinct {{ key_columns | join(', ') }}
+        from {{ relation }}
+        where _batch_id not in (select distinct seen.source_batch_id from {{ this }} as seen)
+    ) as changed_keys
+        on {{ key_matches | join(' and ') }}
 {%- endmacro %}
 
 

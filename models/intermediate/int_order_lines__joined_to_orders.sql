@@ -1,12 +1,14 @@
 with order_lines as (
 
     select * from {{ ref('stg_erp__order_lines') }}
+    where not is_deleted
 
 ),
 
 orders as (
 
     select * from {{ ref('stg_erp__orders') }}
+    where not is_deleted
 
 ),
 

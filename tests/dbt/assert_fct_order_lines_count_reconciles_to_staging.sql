@@ -6,6 +6,7 @@ with staged_lines as (
     from {{ ref('stg_erp__order_lines') }} as order_lines
     inner join {{ ref('stg_erp__orders') }} as orders
         on order_lines.order_id = orders.order_id
+    where not order_lines.is_deleted and not orders.is_deleted
 
 ),
 

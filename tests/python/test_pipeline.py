@@ -82,9 +82,10 @@ def build_statuses(workspace) -> dict[str, str]:
 
 
 @pytest.mark.e2e
-def test_a_dirty_feed_builds_green_and_the_incremental_fact_equals_a_full_refresh(engine, landed_dirty: Path) -> None:
+def test_a_dirty_feed_builds_green_and_incremental_models_equal_a_full_refresh(engine, landed_dirty: Path) -> None:
     """Five dirty days on each engine: a dbt build without failures after every loaded batch,
-    and fct_order_lines, built incrementally each time, equal to a full refresh row for row."""
+    and the incremental models (order and order-line staging, fct_order_lines), built
+    incrementally each time, equal to a full refresh row for row."""
     target, workspace, query = engine
     shutil.copytree(landed_dirty, workspace.root / "landing")
     workspace.env["ELT_LANDING_DIR"] = str(workspace.root / "landing")
@@ -100,8 +101,13 @@ def test_a_dirty_feed_builds_green_and_the_incremental_fact_equals_a_full_refres
         node for node, status in build_statuses(workspace).items() if status == "warn"
     )
 
-    fact = "select * from marts.fct_order_lines order by order_id, line_number"
-    built_incrementally = query(fact)
+    incremental_models = {
+        "fct_order_lines": "select * from marts.fct_order_lines order by order_id, line_number",
+        "stg_erp__order_lines": "select * from staging.stg_erp__order_lines order by order_id, line_number",
+        "stg_erp__orders": "select * from staging.stg_erp__orders order by order_id",
+    }
+    built_incrementally = {model: query(sql) for model, sql in incremental_models.items()}
+    assert query("select count(*) from staging.stg_erp__order_lines where is_deleted")[0][0] > 0
     deleted = query("select distinct l_orderkey from raw.erp_order_lines where _op = 'delete'")
     assert deleted, "the feed cancelled no order: nothing shows that deletes reach the fact"
     in_fact = {row[0] for row in query("select distinct order_id from marts.fct_order_lines")}
@@ -114,7 +120,7 @@ def test_a_dirty_feed_builds_green_and_the_incremental_fact_equals_a_full_refres
     assert late[0][0] > 0, "no line arrived after its order: the lookback is not exercised"
 
     refreshed = subprocess.run(
-        [str(DBT), "build", "--full-refresh", "--select", "fct_order_lines", "--target", target],
+        [str(DBT), "build", "--full-refresh", "--select", *incremental_models, "--target", target],
         cwd=PROJECT_DIR,
         env=workspace.env,
         capture_output=True,
@@ -122,4 +128,4 @@ def test_a_dirty_feed_builds_green_and_the_incremental_fact_equals_a_full_refres
         check=False,
     )
     assert refreshed.returncode == 0, refreshed.stdout[-3000:]
-    assert query(fact) == built_incrementally
+    assert {model: query(sql) for model, sql in incremental_models.items()} == built_incrementally

@@ -6,6 +6,7 @@ with order_dates as (
         min(order_date) as first_date,
         max(greatest(order_date, source_business_date)) as last_date
     from {{ ref('stg_erp__orders') }}
+    where not is_deleted
 
 ),
 
@@ -15,6 +16,7 @@ line_dates as (
         min(least(ship_date, commit_date, receipt_date)) as first_date,
         max(greatest(ship_date, commit_date, receipt_date)) as last_date
     from {{ ref('stg_erp__order_lines') }}
+    where not is_deleted
 
 ),
 

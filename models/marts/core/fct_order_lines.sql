@@ -3,8 +3,8 @@
 --
 -- Incremental: each run rebuilds the lines whose line or order changed within the lookback
 -- window (var fct_order_lines_lookback_days) before the newest change already in the table,
--- which takes in lines that arrive a day or two after their order. Lines deleted upstream
--- (cancelled orders) are removed by the post-hook. A full refresh gives the same table.
+-- which takes in lines that arrive a day or two after their order. Lines cancelled upstream
+-- (int_order_lines__deleted) are removed by the post-hook. A full refresh gives the same table.
 {{
     config(
         materialized='incremental',
@@ -13,12 +13,12 @@
         on_schema_change='fail',
         post_hook="
             delete from {{ this }}
-            where not exists (
+            where exists (
                 select 1
-                from {{ ref('int_order_lines__joined_to_orders') }} as current_lines
+                from {{ ref('int_order_lines__deleted') }} as deleted_lines
                 where
-                    current_lines.order_id = {{ this.identifier }}.order_id
-                    and current_lines.line_number = {{ this.identifier }}.line_number
+                    deleted_lines.order_id = {{ this.identifier }}.order_id
+                    and deleted_lines.line_number = {{ this.identifier }}.line_number
             )
         ",
     )
@@ -33,7 +33,7 @@ with joined_lines as (
 {% if is_incremental() %}
     rebuild_window as (
 
-        select max(last_changed_date) - {{ var('fct_order_lines_lookback_days', 3) }} as first_changed_date
+        select max(last_changed_date) - {{ var('fct_order_lines_lookback_days') }} as first_changed_date
         from {{ this }}
 
     ),
