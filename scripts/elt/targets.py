@@ -35,6 +35,8 @@ def _env_var_function(target: str):
 
 
 def _render(value: Any, environment: jinja2.Environment, target: str) -> Any:
+    if isinstance(value, dict):
+        return {key: _render(item, environment, target) for key, item in value.items()}
     if isinstance(value, str) and "{{" in value:
         rendered = environment.from_string(value).render(env_var=_env_var_function(target))
         return yaml.safe_load(rendered) if rendered.strip().isdigit() else rendered
@@ -63,3 +65,8 @@ def postgres_connection_kwargs(config: dict[str, Any]) -> dict[str, Any]:
     if password:
         kwargs["password"] = password
     return kwargs
+
+
+def duckdb_settings(config: dict[str, Any]) -> dict[str, str]:
+    """The DuckDB settings of a duckdb target (profiles.yml `settings`), as dbt applies them."""
+    return {key: str(value) for key, value in (config.get("settings") or {}).items()}

@@ -101,10 +101,10 @@ class Bench:
 
     # --- data and warehouses -------------------------------------------------------------
 
-    def landing(self, scale_factor: float) -> tuple[Path, str, list[str]]:
-        """The export and the daily batches of the daily scenario, generated once and reused."""
+    def landing(self, scale_factor: float, with_daily: bool) -> tuple[Path, str, list[str]]:
+        """The export, and the daily batches of the daily scenario if asked; generated once, reused."""
         landing = self.data_dir / f"sf{scale_factor:g}" / "landing"
-        days = steady_state_days(self.paths.project_dir) + 1
+        days = steady_state_days(self.paths.project_dir) + 1 if with_daily else 0
         with self.console.status(f"Generating the SF {scale_factor:g} export and {days} daily batches (once)"):
             landed = generate_all(landing, scale_factor, days=days, seed=1)
         return landing, landed[0][0].batch_id, [manifest.batch_id for manifest, _ in landed[1:]]
@@ -203,7 +203,7 @@ class Bench:
 
     def alternate(self, engine: str, scale_factor: float, with_daily: bool) -> tuple[list[Measured], list[Measured]]:
         """Reference and pipeline runs, alternating, each on a fresh warehouse."""
-        landing, export_batch, daily_batches = self.landing(scale_factor)
+        landing, export_batch, daily_batches = self.landing(scale_factor, with_daily)
         self.warm_up(engine, landing)
         references: list[Measured] = []
         pipelines: list[Measured] = []
@@ -227,14 +227,16 @@ class Bench:
 
     # --- scenarios -----------------------------------------------------------------------
 
-    def full_and_daily(self, engine: str, scale_factor: float, daily: bool) -> list[dict]:
+    def full_and_daily(self, engine: str, scale_factor: float, daily: bool, scenario: str = "full") -> list[dict]:
+        """The full build (labelled `scenario`: full, or scale for a point of the scale series)
+        and, if asked, the daily increment after it."""
         references, pipelines = self.alternate(engine, scale_factor, with_daily=daily)
         pipeline_seconds = [run.seconds("load", "dbt_build") for run in pipelines]
         reference_seconds = [run.seconds("load", "reference_sql") for run in references]
         rows = pipelines[0].details["rows_loaded"]
         documents = [
             self.document(
-                "full",
+                scenario,
                 engine,
                 scale_factor,
                 measured=pipeline_seconds,
@@ -278,7 +280,7 @@ class Bench:
         return documents
 
     def kpi(self) -> list[dict]:
-        landing, export_batch, _ = self.landing(KPI_SCALE_FACTOR)
+        landing, export_batch, _ = self.landing(KPI_SCALE_FACTOR, with_daily=False)
         self.warm_up("duckdb", landing)
         runs = []
         for run in range(1, self.runs + 1):
@@ -306,7 +308,7 @@ class Bench:
         ]
 
     def write_growth(self, engine: str, full_builds: list[dict]) -> None:
-        """benchmarks/results/scale-<engine>.json: time and memory growth across scale factors."""
+        """benchmarks/results/growth-<engine>.json: time and memory growth across scale factors."""
         if len(full_builds) < 2:
             return
         largest = max(full_builds, key=lambda doc: doc["scale_factor"])
@@ -321,7 +323,7 @@ class Bench:
                 "under_8_gib": largest["peak_rss_mb"]["pipeline"] < SF10_MEMORY_TARGET_MB,
             },
         }
-        path = self.results_dir / f"scale-{engine}.json"
+        path = self.results_dir / f"growth-{engine}.json"
         path.write_text(json.dumps(document, indent=2) + "\n")
         for step in document["steps"]:
             self.console.print(
@@ -465,13 +467,20 @@ def run_bench(
         if {"full", "daily", "scale"} & set(scenarios):
             for scale_factor in wanted:
                 # The scale series is of full builds; the daily runs at the chosen scales only.
-                daily = "daily" in scenarios and scale_factor in chosen
-                documents += bench.full_and_daily(engine, scale_factor, daily=daily)
+                # A scale point that is not also a chosen full build is written as
+                # scale-<engine>-sf<SF>.json, so it never replaces a full build's figures.
+                chosen_here = scale_factor in chosen and bool({"full", "daily"} & set(scenarios))
+                documents += bench.full_and_daily(
+                    engine,
+                    scale_factor,
+                    daily="daily" in scenarios and chosen_here,
+                    scenario="full" if chosen_here else "scale",
+                )
     if "kpi" in scenarios and "duckdb" in engines:
         documents += bench.kpi()
     if "scale" in scenarios:
         for engine in engines:
-            full_builds = [doc for doc in documents if doc["scenario"] == "full" and doc["engine"] == engine]
+            full_builds = [doc for doc in documents if doc["scenario"] in ("full", "scale") and doc["engine"] == engine]
             bench.write_growth(engine, full_builds)
     append_to_readme(paths.project_dir / "benchmarks" / "README.md", documents)
     return documents

@@ -19,7 +19,7 @@ import psycopg
 
 from elt.errors import EltError
 from elt.settings import Paths
-from elt.targets import postgres_connection_kwargs, target_config
+from elt.targets import duckdb_settings, postgres_connection_kwargs, target_config
 
 REFERENCE_DIR = Path("benchmarks") / "reference"
 SCHEMA = "reference_marts"
@@ -46,7 +46,7 @@ def run_reference(target: str, paths: Paths) -> float:
         raise EltError(f"target {target!r} is of type {engine!r}; the reference SQL exists for duckdb and postgres.")
     scripts = [(path, path.read_text()) for path in reference_files(paths.project_dir, engine)]
     if engine == "duckdb":
-        with duckdb.connect(str(paths.duckdb_path)) as connection:
+        with duckdb.connect(str(paths.duckdb_path), config=duckdb_settings(config)) as connection:
             return _timed(scripts, connection.execute, duckdb.Error)
     # Autocommit: each file is sent as one query, which PostgreSQL runs as one transaction.
     with psycopg.connect(**postgres_connection_kwargs(config), autocommit=True) as connection:

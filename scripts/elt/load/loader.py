@@ -19,7 +19,7 @@ from elt.generate.manifest import list_batches, read_manifest, verify_files
 from elt.load.validate import BatchContext, StagedEntity, stage_entity
 from elt.load.warehouse import Warehouse, open_duckdb, open_postgres, utc_now
 from elt.settings import Paths
-from elt.targets import postgres_connection_kwargs, target_config
+from elt.targets import duckdb_settings, postgres_connection_kwargs, target_config
 
 
 @dataclass
@@ -44,7 +44,7 @@ class BatchResult:
 def open_warehouse(target: str, paths: Paths) -> Iterator[Warehouse]:
     config = target_config(paths.project_dir, target)
     if config["type"] == "duckdb":
-        with open_duckdb(paths.duckdb_path) as warehouse:
+        with open_duckdb(paths.duckdb_path, duckdb_settings(config)) as warehouse:
             yield warehouse
     elif config["type"] == "postgres":
         with open_postgres(postgres_connection_kwargs(config)) as warehouse:

@@ -236,10 +236,10 @@ class PostgresWarehouse:
 
 
 @contextmanager
-def open_duckdb(path: Path) -> Iterator[DuckDBWarehouse]:
+def open_duckdb(path: Path, settings: dict[str, str] | None = None) -> Iterator[DuckDBWarehouse]:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        connection = duckdb.connect(str(path))
+        connection = duckdb.connect(str(path), config=settings or {})
     except duckdb.IOException as error:
         if "lock" in str(error).lower():
             raise EltError(
