@@ -45,7 +45,7 @@ def test_prod_target_has_no_default_password_and_names_what_is_missing(monkeypat
         "host": "db.internal",
         "port": 5432,
         "user": "transformer",
-        "password": "from-the-environment",
+        "password": "from-the-environment",  # pragma: allowlist secret
         "dbname": "warehouse",
         "sslmode": "require",
     }
