@@ -18,6 +18,7 @@ import duckdb
 import psycopg
 
 from elt.errors import EltError
+from elt.load.warehouse import apply_duckdb_settings
 from elt.settings import Paths
 from elt.targets import duckdb_settings, postgres_connection_kwargs, target_config
 
@@ -46,7 +47,8 @@ def run_reference(target: str, paths: Paths) -> float:
         raise EltError(f"target {target!r} is of type {engine!r}; the reference SQL exists for duckdb and postgres.")
     scripts = [(path, path.read_text()) for path in reference_files(paths.project_dir, engine)]
     if engine == "duckdb":
-        with duckdb.connect(str(paths.duckdb_path), config=duckdb_settings(config)) as connection:
+        with duckdb.connect(str(paths.duckdb_path)) as connection:
+            apply_duckdb_settings(connection, duckdb_settings(config))
             return _timed(scripts, connection.execute, duckdb.Error)
     # Autocommit: each file is sent as one query, which PostgreSQL runs as one transaction.
     with psycopg.connect(**postgres_connection_kwargs(config), autocommit=True) as connection:

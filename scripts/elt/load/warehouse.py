@@ -239,7 +239,7 @@ class PostgresWarehouse:
 def open_duckdb(path: Path, settings: dict[str, str] | None = None) -> Iterator[DuckDBWarehouse]:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        connection = duckdb.connect(str(path), config=settings or {})
+        connection = duckdb.connect(str(path))
     except duckdb.IOException as error:
         if "lock" in str(error).lower():
             raise EltError(
@@ -248,9 +248,21 @@ def open_duckdb(path: Path, settings: dict[str, str] | None = None) -> Iterator[
             ) from error
         raise EltError(f"{path}: cannot open the DuckDB warehouse ({error}).") from error
     try:
+        apply_duckdb_settings(connection, settings or {})
         yield DuckDBWarehouse(connection)
     finally:
         connection.close()
+
+
+def apply_duckdb_settings(connection: duckdb.DuckDBPyConnection, settings: dict[str, str]) -> None:
+    """SET each setting on an open connection.
+
+    Not `duckdb.connect(config=...)`: `elt run` runs dbt in this process, and DuckDB refuses
+    a second connection to an open database file with a different configuration."""
+    for name, value in settings.items():
+        if not name.replace("_", "").isalnum():
+            raise EltError(f"DuckDB setting {name!r} in profiles.yml is not a setting name.")
+        connection.execute(f"set {name} = $value", {"value": value})
 
 
 @contextmanager
