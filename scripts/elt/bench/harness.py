@@ -63,7 +63,7 @@ class Measured:
         return sum(self.stages[name] for name in stages)
 
 
-def machine_facts(postgres_version: str | None) -> dict:
+def machine_facts(postgres_version: str | None, project_dir: Path) -> dict:
     cpu_model = ""
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
@@ -78,7 +78,12 @@ def machine_facts(postgres_version: str | None) -> dict:
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     from dbt.version import __version__ as dbt_version
 
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=project_dir, capture_output=True, text=True, check=False
+    )
     return {
+        # The code measured (with "+changes" when the checkout had uncommitted edits).
+        "commit": (commit.stdout.strip() + ("+changes" if _checkout_is_dirty(project_dir) else "")) or None,
         "cpus": os.cpu_count(),
         "cpu_model": cpu_model,
         "memory_gib": round(memory_gib, 1),
@@ -88,6 +93,17 @@ def machine_facts(postgres_version: str | None) -> dict:
         "dbt_core": str(dbt_version),
         "postgresql": postgres_version,
     }
+
+
+def _checkout_is_dirty(project_dir: Path) -> bool:
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks"],
+        cwd=project_dir,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return bool(status.stdout.strip())
 
 
 class Bench:
@@ -359,7 +375,7 @@ class Bench:
                 "met": None if kind is None else figure <= bound,
             },
             **extra,
-            "machine": machine_facts(self.postgres_version() if engine == "postgres" else None),
+            "machine": machine_facts(self.postgres_version() if engine == "postgres" else None, self.paths.project_dir),
         }
         self.results_dir.mkdir(parents=True, exist_ok=True)
         path = self.results_dir / f"{scenario}-{engine}-sf{scale_factor:g}.json"
@@ -420,9 +436,10 @@ def markdown_rows(documents: list[dict]) -> list[str]:
         target = document["target"]
         met = {True: "yes", False: "**no**", None: ""}[target["met"]]
         rows.append(
-            "| {date} | {scenario} | {engine} | {sf:g} | {seconds} | {reference} | {ratio} "
+            "| {date} | {commit} | {scenario} | {engine} | {sf:g} | {seconds} | {reference} | {ratio} "
             "| {target} | {met} | {rss:,.0f} |".format(
                 date=document["measured_at"][:10],
+                commit=document["machine"].get("commit") or "",
                 scenario=document["scenario"],
                 engine=document["engine"],
                 sf=document["scale_factor"],
@@ -439,9 +456,80 @@ def markdown_rows(documents: list[dict]) -> list[str]:
 
 RESULTS_LOG_HEADING = "### Results log (appended by `elt bench`)"
 RESULTS_LOG_HEADER = (
-    "| date | scenario | engine | SF | seconds min / median | reference s min / median | ratio min / median "
-    "| target | met | peak RSS MB |\n|---|---|---|---:|---:|---:|---:|---|---|---:|"
+    "| date | commit | scenario | engine | SF | seconds min / median | reference s min / median "
+    "| ratio min / median | target | met | peak RSS MB |\n|---|---|---|---|---:|---:|---:|---:|---|---|---:|"
 )
+
+
+TARGETS_START = "<!-- targets:start (written by elt bench from results/*.json) -->"
+TARGETS_END = "<!-- targets:end -->"
+
+
+def _load_result(results_dir: Path, name: str) -> dict | None:
+    path = results_dir / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _figures(document: dict | None, key: str) -> str:
+    if not document or not document.get(key):
+        return "not measured"
+    figures = document[key]
+    unit = "" if key == "ratio" else " s"
+    runs = len(figures["all"])
+    return f"{figures['min']:.2f}{unit} / {figures['median']:.2f}{unit} ({runs} run{'s' if runs > 1 else ''})"
+
+
+def _met(met: bool | None) -> str:
+    return {True: "yes", False: "**no**", None: ""}[met]
+
+
+def targets_table(results_dir: Path) -> str:
+    """The issue's targets, each with the figure measured for it, from the results files."""
+    rows = ["| target | measured (min / median) | met | measured at |", "|---|---|---|---|"]
+    for scenario, engine, wording in (
+        ("full", "duckdb", "Full build, DuckDB, SF1: pipeline <= 1.3x the hand-written reference"),
+        ("full", "postgres", "Full build, PostgreSQL, SF1: pipeline <= 1.5x the hand-written reference"),
+        ("daily", "duckdb", "Daily increment, DuckDB, SF1: <= 10% of the full build"),
+        ("daily", "postgres", "Daily increment, PostgreSQL, SF1: <= 10% of the full build"),
+    ):
+        document = _load_result(results_dir, f"{scenario}-{engine}-sf1")
+        met = document["target"]["met"] if document else None
+        where = f"{document['measured_at'][:10]}, {document['machine'].get('commit', '')}" if document else ""
+        rows.append(f"| {wording} | ratio {_figures(document, 'ratio')} | {_met(met)} | {where} |")
+    kpi = _load_result(results_dir, f"kpi-duckdb-sf{KPI_SCALE_FACTOR:g}")
+    rows.append(
+        "| 1M order lines, landing files to tested marts, DuckDB, warm: < 6 s "
+        f"| {_figures(kpi, 'seconds')} | {_met(kpi['target']['met'] if kpi else None)} "
+        f"| {kpi['measured_at'][:10] + ', ' + kpi['machine'].get('commit', '') if kpi else ''} |"
+    )
+    growth_doc = _load_result(results_dir, "growth-duckdb")
+    step = next(
+        (item for item in (growth_doc or {}).get("steps", []) if (item["from_sf"], item["to_sf"]) == (1.0, 10.0)),
+        None,
+    )
+    where = f"{growth_doc['measured_at'][:10]}" if growth_doc else ""
+    if step:
+        rows.append(
+            f"| SF10 on DuckDB: peak memory < 8 GiB | {step['peak_rss_mb'][1]:,.0f} MB "
+            f"| {_met(step['peak_rss_mb'][1] < SF10_MEMORY_TARGET_MB)} | {where} |"
+        )
+        rows.append(
+            f"| SF1 -> SF10 on DuckDB: time grows no worse than linearly | time x{step['time_grew']} for scale "
+            f"x{step['scale_factor_grew']} ({step['seconds'][0]:.1f} s -> {step['seconds'][1]:.1f} s) "
+            f"| {_met(step['no_worse_than_linear'])} | {where} |"
+        )
+    else:
+        rows.append("| SF10 on DuckDB: peak memory < 8 GiB, time no worse than linear | not measured | | |")
+    return "\n".join(rows)
+
+
+def write_targets(readme: Path, results_dir: Path) -> None:
+    text = readme.read_text()
+    if TARGETS_START not in text or TARGETS_END not in text:
+        return
+    head, rest = text.split(TARGETS_START, 1)
+    _, tail = rest.split(TARGETS_END, 1)
+    readme.write_text(f"{head}{TARGETS_START}\n{targets_table(results_dir)}\n{TARGETS_END}{tail}")
 
 
 def append_to_readme(readme: Path, documents: list[dict]) -> None:
@@ -449,6 +537,7 @@ def append_to_readme(readme: Path, documents: list[dict]) -> None:
     if RESULTS_LOG_HEADING not in text:
         text = text.rstrip("\n") + f"\n\n{RESULTS_LOG_HEADING}\n\n{RESULTS_LOG_HEADER}\n"
     readme.write_text(text.rstrip("\n") + "\n" + "\n".join(markdown_rows(documents)) + "\n")
+    write_targets(readme, readme.parent / "results")
 
 
 def run_bench(
