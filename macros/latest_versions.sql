@@ -30,10 +30,7 @@
         from (
             select
                 versions.*,
-                row_number() over (
-                    partition by {{ keys }}
-                    order by _business_date desc, _batch_id desc, _source_row desc
-                ) as version_rank
+                {{ newest_first(key_columns, 'versions') }} as version_rank
             from ({{ versions_of_changed_keys(relation, key_columns) }}) as versions
         ) as ranked
         where ranked.version_rank = 1{{ only_rows }}
@@ -62,10 +59,7 @@
             union all
             select
                 versions.*,
-                row_number() over (
-                    partition by {% for key in key_columns %}versions.{{ key }}{{ ", " if not loop.last }}{% endfor %}
-                    order by versions._business_date desc, versions._batch_id desc, versions._source_row desc
-                ) as version_rank
+                {{ newest_first(key_columns, 'versions') }} as version_rank
             from {{ relation }} as versions
             inner join (
                 select {{ keys }}
@@ -77,6 +71,15 @@
         ) as ranked
         where ranked.version_rank = 1{{ only_rows }}
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- 1 for the newest version of each key: latest business date, then batch, then file row. -#}
+{% macro newest_first(key_columns, alias) -%}
+    row_number() over (
+        partition by {% for key in key_columns %}{{ alias }}.{{ key }}{{ ", " if not loop.last }}{% endfor %}
+        order by {{ alias }}._business_date desc, {{ alias }}._batch_id desc, {{ alias }}._source_row desc
+    )
 {%- endmacro %}
 
 

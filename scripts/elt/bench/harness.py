@@ -95,9 +95,23 @@ def machine_facts(postgres_version: str | None, project_dir: Path) -> dict:
     }
 
 
+# What a benchmark measures: an uncommitted edit here marks the result "+changes".
+MEASURED_CODE = (
+    "models",
+    "macros",
+    "snapshots",
+    "seeds",
+    "tests/dbt",
+    "scripts",
+    "benchmarks/reference",
+    "dbt_project.yml",
+    "profiles.yml",
+)
+
+
 def _checkout_is_dirty(project_dir: Path) -> bool:
     status = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks"],
+        ["git", "status", "--porcelain", "--untracked-files=no", "--", *MEASURED_CODE],
         cwd=project_dir,
         capture_output=True,
         text=True,
@@ -332,6 +346,7 @@ class Bench:
             "scenario": "scale",
             "engine": engine,
             "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "commit": largest["machine"].get("commit"),
             "steps": growth(full_builds),
             "largest": {
                 "scale_factor": largest["scale_factor"],
@@ -507,7 +522,7 @@ def targets_table(results_dir: Path) -> str:
         (item for item in (growth_doc or {}).get("steps", []) if (item["from_sf"], item["to_sf"]) == (1.0, 10.0)),
         None,
     )
-    where = f"{growth_doc['measured_at'][:10]}" if growth_doc else ""
+    where = f"{growth_doc['measured_at'][:10]}, {growth_doc.get('commit') or ''}" if growth_doc else ""
     if step:
         rows.append(
             f"| SF10 on DuckDB: peak memory < 8 GiB | {step['peak_rss_mb'][1]:,.0f} MB "

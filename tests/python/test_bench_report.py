@@ -1,0 +1,59 @@
+"""What `elt bench` reports from its measurements: growth across scale factors and the
+README's targets table. (The measuring itself is `make bench`; targets never sit in tests.)"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from elt.bench.harness import TARGETS_END, TARGETS_START, growth, write_targets
+
+
+def full_build(scale_factor: float, median_seconds: float, peak_rss_mb: float) -> dict:
+    return {
+        "scenario": "full" if scale_factor == 1 else "scale",
+        "engine": "duckdb",
+        "scale_factor": scale_factor,
+        "measured_at": "2026-11-25T18:00:00+00:00",
+        "seconds": {"min": median_seconds, "median": median_seconds, "all": [median_seconds]},
+        "peak_rss_mb": {"pipeline": peak_rss_mb, "reference": 1.0},
+        "machine": {"commit": "abc1234"},
+    }
+
+
+def test_growth_compares_each_scale_factor_with_the_next() -> None:
+    steps = growth([full_build(10, 480.0, 8000.0), full_build(0.1, 12.0, 600.0), full_build(1, 40.0, 2400.0)])
+    assert [(step["from_sf"], step["to_sf"]) for step in steps] == [(0.1, 1), (1, 10)]
+    # 40 s -> 480 s is 12x for 10x the data: worse than linear; 12 s -> 40 s is better.
+    assert [step["time_grew"] for step in steps] == [3.33, 12.0]
+    assert [step["no_worse_than_linear"] for step in steps] == [True, False]
+    assert steps[1]["peak_rss_grew"] == 3.33
+
+
+def test_targets_table_is_rewritten_from_the_results_and_the_rest_of_the_readme_kept(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    results.mkdir()
+    full = full_build(1, 30.0, 2000.0) | {
+        "ratio": {"min": 1.25, "median": 1.5, "all": [1.25, 1.5, 1.75]},
+        "target": {"met": False},
+    }
+    (results / "full-duckdb-sf1.json").write_text(json.dumps(full))
+    steps = growth([full_build(1, 40.0, 2400.0), full_build(10, 380.0, 9000.0)])
+    (results / "growth-duckdb.json").write_text(
+        json.dumps({"measured_at": "2026-11-25T19:00:00+00:00", "steps": steps})
+    )
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Intro\n\n{TARGETS_START}\nold table\n{TARGETS_END}\n\n## After\n")
+
+    write_targets(readme, results)
+
+    text = readme.read_text()
+    assert text.startswith("# Intro\n\n") and text.endswith(f"{TARGETS_END}\n\n## After\n")
+    assert "old table" not in text
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    duckdb_full = rows["Full build, DuckDB, SF1: pipeline <= 1.3x the hand-written reference"]
+    assert "ratio 1.25 / 1.50 (3 runs) | **no** | 2026-11-25, abc1234" in duckdb_full
+    assert "not measured" in rows["Full build, PostgreSQL, SF1: pipeline <= 1.5x the hand-written reference"]
+    assert "9,000 MB | **no**" in rows["SF10 on DuckDB: peak memory < 8 GiB"]
+    assert "time x9.5 for scale x10.0" in rows["SF1 -> SF10 on DuckDB: time grows no worse than linearly"]
+    assert "| yes |" in rows["SF1 -> SF10 on DuckDB: time grows no worse than linearly"]
