@@ -17,60 +17,48 @@
 #}
 {% macro latest_versions(relation, key_columns, keep_deletes=false, only_changed_keys=false) -%}
     {%- set keys = key_columns | join(', ') -%}
-    {%- set key_matches = [] -%}
-    {%- for key in key_columns -%}
-        {%- do key_matches.append("versions." ~ key ~ " = repeated_keys." ~ key) -%}
-    {%- endfor -%}
-    {%- set only_rows = "" if keep_deletes else " and ranked._op <> 'delete'" -%}
     {%- if only_changed_keys and is_incremental() -%}
         {#- An incremental run: few keys, so one ranking of all their versions. -#}
-        select
-            ranked.*,
-            ranked._op = 'delete' as is_deleted
-        from (
+        {%- set ranked_versions -%}
             select
                 versions.*,
                 {{ newest_first(key_columns, 'versions') }} as version_rank
             from ({{ versions_of_changed_keys(relation, key_columns) }}) as versions
-        ) as ranked
-        where ranked.version_rank = 1{{ only_rows }}
+        {%- endset -%}
     {%- else -%}
         {#-
             A full build: most keys have one version, which needs no ranking. Sorting only
             the keys seen more than once (a hash over the key columns finds them) costs a
             fraction of sorting every full-width row; at SF10, 60M order lines.
         -#}
-        select
-            ranked.*,
-            ranked._op = 'delete' as is_deleted
-        from (
+        {%- set repeated_keys -%}
+            select {{ keys }}
+            from {{ relation }}
+            group by {{ keys }}
+            having count(*) > 1
+        {%- endset -%}
+        {%- set ranked_versions -%}
             select
                 versions.*,
                 cast(1 as bigint) as version_rank
             from {{ relation }} as versions
-            left join (
-                select {{ keys }}
-                from {{ relation }}
-                group by {{ keys }}
-                having count(*) > 1
-            ) as repeated_keys
-                on {{ key_matches | join(' and ') }}
+            left join ({{ repeated_keys }}) as repeated_keys
+                on {{ keys_match(key_columns, 'versions', 'repeated_keys') }}
             where repeated_keys.{{ key_columns[0] }} is null
             union all
             select
                 versions.*,
                 {{ newest_first(key_columns, 'versions') }} as version_rank
             from {{ relation }} as versions
-            inner join (
-                select {{ keys }}
-                from {{ relation }}
-                group by {{ keys }}
-                having count(*) > 1
-            ) as repeated_keys
-                on {{ key_matches | join(' and ') }}
-        ) as ranked
-        where ranked.version_rank = 1{{ only_rows }}
+            inner join ({{ repeated_keys }}) as repeated_keys
+                on {{ keys_match(key_columns, 'versions', 'repeated_keys') }}
+        {%- endset -%}
     {%- endif -%}
+    select
+        ranked.*,
+        ranked._op = 'delete' as is_deleted
+    from ({{ ranked_versions }}) as ranked
+    where ranked.version_rank = 1{{ "" if keep_deletes else " and ranked._op <> 'delete'" }}
 {%- endmacro %}
 
 
@@ -80,6 +68,14 @@
         partition by {% for key in key_columns %}{{ alias }}.{{ key }}{{ ", " if not loop.last }}{% endfor %}
         order by {{ alias }}._business_date desc, {{ alias }}._batch_id desc, {{ alias }}._source_row desc
     )
+{%- endmacro %}
+
+
+{#- Equality of every key column between two aliases, for a join condition. -#}
+{% macro keys_match(key_columns, left, right) -%}
+    {%- for key in key_columns -%}
+        {{ " and " if not loop.first }}{{ left }}.{{ key }} = {{ right }}.{{ key }}
+    {%- endfor -%}
 {%- endmacro %}
 
 
@@ -93,10 +89,6 @@
     and is ranked again on every run: wasted work, never a wrong row.
 #}
 {% macro versions_of_changed_keys(relation, key_columns) -%}
-    {%- set key_matches = [] -%}
-    {%- for key in key_columns -%}
-        {%- do key_matches.append("all_versions." ~ key ~ " = changed_keys." ~ key) -%}
-    {%- endfor -%}
     select all_versions.*
     from {{ relation }} as all_versions
     inner join (
@@ -104,7 +96,7 @@
         from {{ relation }}
         where _batch_id not in (select distinct seen.source_batch_id from {{ this }} as seen)
     ) as changed_keys
-        on {{ key_matches | join(' and ') }}
+        on {{ keys_match(key_columns, 'all_versions', 'changed_keys') }}
 {%- endmacro %}
 
 
