@@ -49,7 +49,7 @@ def main(spec: dict) -> dict:
     stages["dbt_build"], measured["dbt_nodes"] = _dbt_build(paths, target)
     if spec.get("daily_batches"):
         *warm_up, daily_batch = spec["daily_batches"]
-        # The days that bring the warehouse to its steady state (see harness.STEADY_STATE).
+        # The days that bring the warehouse to its steady state (harness.steady_state_days).
         started = time.perf_counter()
         for batch_id in warm_up:
             _load(paths, target, batch_id)
