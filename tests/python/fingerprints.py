@@ -34,3 +34,16 @@ def clean_fingerprint(workspace, target: str) -> dict[str, tuple]:
         env = {**workspace.env, **database_env}
         subprocess.run(command, cwd=PROJECT_DIR, env=env, check=True, capture_output=True)
         return fingerprint(warehouse_query(target, env))
+
+
+def relation_fingerprint(query, relation: str, columns: list[str] | None = None) -> tuple:
+    """(row count, order-independent hash of the rows) of a table or view, or of some of its columns."""
+    selected = ", ".join(columns) if columns else "*"
+    # Each row as text (a row value on PostgreSQL, a struct on DuckDB), sorted, then hashed.
+    return tuple(
+        query(
+            f"select count(*), md5(coalesce(string_agg(row_text, '|' order by row_text), '')) from ("
+            f"select cast(row_value as varchar) as row_text from (select {selected} from {relation}) as row_value"
+            ") as rows_as_text"
+        )[0]
+    )

@@ -19,7 +19,7 @@ from elt.generate.manifest import list_batches, read_manifest, verify_files
 from elt.load.validate import BatchContext, StagedEntity, stage_entity
 from elt.load.warehouse import Warehouse, open_duckdb, open_postgres, utc_now
 from elt.settings import Paths
-from elt.targets import duckdb_settings, postgres_connection_kwargs, target_config
+from elt.targets import duckdb_settings, loader_connection_kwargs, target_config
 
 
 @dataclass
@@ -47,7 +47,7 @@ def open_warehouse(target: str, paths: Paths) -> Iterator[Warehouse]:
         with open_duckdb(paths.duckdb_path, duckdb_settings(config)) as warehouse:
             yield warehouse
     elif config["type"] == "postgres":
-        with open_postgres(postgres_connection_kwargs(config)) as warehouse:
+        with open_postgres(*loader_connection_kwargs(config)) as warehouse:
             yield warehouse
     else:
         raise EltError(f"target {target!r} is of type {config['type']!r}; the loader supports duckdb and postgres.")
