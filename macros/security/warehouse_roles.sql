@@ -67,6 +67,10 @@
         'alter default privileges for role ' ~ loader ~ ' in schema raw grant select on tables to ' ~ transformer
     ) %}
     {% do run_write('grant usage, create on schema audit to ' ~ transformer) %}
+    {#- `elt status` and `elt run` read the publish log over the loader's connection. -#}
+    {% do run_write(
+        'alter default privileges for role ' ~ transformer ~ ' in schema audit grant select on tables to ' ~ loader
+    ) %}
     {#- The reporter reaches the consumer schema only; publish_marts grants select on its views. -#}
     {% do run_write('grant usage on schema marts to ' ~ reporter) %}
     {% do adapter.commit() %}

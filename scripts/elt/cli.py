@@ -289,9 +289,12 @@ def status(target: TargetOption = "dev") -> None:
 
 
 LAST_FAILURES = """
-    select batch_id, max(error) from audit.load_failures
-    where (batch_id, failed_at) in (select (batch_id, max(failed_at)) from audit.load_failures group by batch_id)
-    group by batch_id
+    select failures.batch_id, max(failures.error)
+    from audit.load_failures as failures
+    inner join (
+        select batch_id, max(failed_at) as failed_at from audit.load_failures group by batch_id
+    ) as newest on failures.batch_id = newest.batch_id and failures.failed_at = newest.failed_at
+    group by failures.batch_id
 """
 
 
