@@ -362,6 +362,34 @@ def _print_publication_and_runs(target: str, paths: Paths) -> None:
 
 @app.command()
 @reports_errors
+def replay(
+    from_date: Annotated[
+        str, typer.Option("--from-date", help="Unload every batch of this business date (YYYY-MM-DD) and later.")
+    ],
+    target: TargetOption = "dev",
+) -> None:
+    """Reprocess or backfill: unload the batches from a business date on, so `elt run` loads them again in order."""
+    from datetime import date
+
+    from elt.replay import replay_from
+
+    try:
+        day = date.fromisoformat(from_date)
+    except ValueError:
+        raise EltError(f"--from-date {from_date!r} is not a date; write it as YYYY-MM-DD.") from None
+    paths = Paths.resolve()
+    _prepare_target(target, paths)
+    unloaded = replay_from(target, paths, day)
+    console.print(
+        f"Unloaded {len(unloaded)} batch(es) from {day} on: {', '.join(unloaded) or 'none left'}. Snapshots are "
+        f"rewound to before {day}. Land any corrected or missing batch in {paths.landing_dir}, then run "
+        f"`elt run --target {target}`: it loads them in business-date order, and its first build is a full refresh. "
+        "Consumers keep the published version until then."
+    )
+
+
+@app.command()
+@reports_errors
 def rollback(
     target: TargetOption = "dev",
     to_version: Annotated[

@@ -18,6 +18,7 @@ from elt.generate.manifest import Manifest
 from elt.load.loader import BatchResult, load_pending, open_warehouse
 from elt.load.warehouse import utc_now
 from elt.observability import RunRecord, write_run
+from elt.replay import finish_replay, replay_state
 from elt.settings import Paths
 from elt.slim import save_state
 from elt.status import published_versions
@@ -73,11 +74,25 @@ def _run_stages(
         summary.landed = generate_all(paths.landing_dir, scale_factor, days, seed, dirty)
     summary.stage_seconds["generate"] = time.perf_counter() - started
 
+    replay = replay_state(target, paths)
+    if replay is not None and replay[2] == "requested":
+        raise EltError(
+            f"a replay from {replay[1]} was interrupted before its batches were unloaded. Run "
+            f"`elt replay --from-date {replay[1]}` again to finish it, then `elt run`."
+        )
+
     def build() -> None:
+        nonlocal replay
+        # After a replay the incremental models still hold the unloaded batches' rows: the
+        # first build rebuilds them from raw.
+        refresh = ["--full-refresh"] if replay is not None else []
         try:
-            summary.builds.append(run_dbt(paths.project_dir, target, "build", keep_results_as=BUILD_RESULTS))
+            summary.builds.append(run_dbt(paths.project_dir, target, "build", *refresh, keep_results_as=BUILD_RESULTS))
         finally:
             record.add_build(dbt_target_dir(paths.project_dir) / BUILD_RESULTS)
+        if replay is not None:
+            finish_replay(target, paths, replay[0])
+            replay = None
 
     def build_after(batch: BatchResult) -> None:
         # Building after every batch, not once at the end, is what keeps snapshot history

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import pytest
 
-from elt.generate.manifest import describe_file, read_manifest, write_manifest
+from batches import land_batch
 from fingerprints import relation_fingerprint
 
 PII_COLUMNS = ("customer_name", "customer_address", "customer_phone")
@@ -30,30 +28,19 @@ def live_version(query) -> int:
     return query("select version from audit.publish_log where status = 'live'")[0][0]
 
 
-def land_batch(source: Path, landing_dir: Path, break_one_order_date: bool = False) -> None:
-    """Copy a landed batch; optionally move one order with lines to 1850, resealing the manifest.
+def order_from_1850(entity: str, table: pa.Table) -> pa.Table:
+    """Move one new order that has lines to 1850-01-01.
 
     The loader accepts the date (it is a valid date), and the point-in-time join then finds no
     customer version for that order: the fact's test on unknown members fails after the fact
     was rebuilt, which is the case write-audit-publish exists for.
     """
-    batch_dir = landing_dir / source.name
-    shutil.copytree(source, batch_dir)
-    if not break_one_order_date:
-        return
-    orders_path = batch_dir / "orders.parquet"
-    orders = pq.read_table(orders_path)
-    lines = pq.read_table(batch_dir / "order_lines.parquet")
-    new_orders = pc.and_(
-        pc.equal(orders["_op"], "insert"), pc.is_in(orders["o_orderkey"], value_set=lines["l_orderkey"])
-    )
-    victim = pc.min(pc.filter(orders["o_orderkey"], new_orders)).as_py()
+    if entity != "orders":
+        return table
+    victim = pc.min(pc.filter(table["o_orderkey"], pc.equal(table["_op"], "insert"))).as_py()
     long_ago = pa.scalar(-43829, pa.int32()).cast(pa.date32())  # 1850-01-01
-    dates = pc.if_else(pc.equal(orders["o_orderkey"], victim), long_ago, orders["o_orderdate"])
-    pq.write_table(orders.set_column(orders.schema.get_field_index("o_orderdate"), "o_orderdate", dates), orders_path)
-    manifest = read_manifest(batch_dir)
-    files = tuple(describe_file(batch_dir, item.entity, item.path) for item in manifest.files)
-    write_manifest(batch_dir, type(manifest)(**{**manifest.__dict__, "files": files}))
+    dates = pc.if_else(pc.equal(table["o_orderkey"], victim), long_ago, table["o_orderdate"])
+    return table.set_column(table.schema.get_field_index("o_orderdate"), "o_orderdate", dates)
 
 
 @pytest.mark.e2e
@@ -121,7 +108,7 @@ def test_consumers_see_only_tested_versions_and_rollback_is_quick(engine, landed
     live_before_failure = live_version(query)
 
     # Run 3: a day whose data fails a test on the fact, after the fact was rebuilt.
-    land_batch(days[1], landing, break_one_order_date=True)
+    land_batch(days[1], landing, order_from_1850)
     failed = workspace.elt("run", "--target", target, check=False)
     assert failed.returncode == 1
     assert "Nothing was published" in failed.stderr
