@@ -48,7 +48,7 @@ def run_pipeline(
 ) -> RunSummary:
     """Generate, load, build after each batch, publish, document; every run lands in audit.run_history."""
     summary = RunSummary()
-    record = RunRecord(target, utc_now())
+    record = RunRecord(target, utc_now(), stage_seconds=summary.stage_seconds)
     try:
         _run_stages(target, paths, scale_factor, days, seed, console, dirty, summary, record)
     except Exception as error:
