@@ -220,6 +220,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     selected = session.config.stash.get(_RELIABILITY_FILES_SELECTED, set())
     every_file = set(RELIABILITY_DIR.glob("test_*.py"))
-    unfiltered = not session.config.option.keyword and not session.config.option.markexpr
+    # Node ids on the command line (file.py::test) pick single tests: a partial run.
+    unfiltered = (
+        not session.config.option.keyword
+        and not session.config.option.markexpr
+        and not any("::" in str(argument) for argument in session.config.args)
+    )
     if RECORDED and every_file and every_file <= selected and unfiltered and session.testsfailed == 0:
         write_report(RECORDED)

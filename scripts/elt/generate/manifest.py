@@ -89,17 +89,17 @@ def read_manifest(batch_dir: Path) -> Manifest:
         document = json.loads(path.read_text())
     except FileNotFoundError as error:
         raise EltError(f"{where}: no manifest; the extract is incomplete. Re-run `elt generate`.") from error
-    except json.JSONDecodeError as error:
-        raise EltError(f"{where}: not valid JSON ({error}). Ask for the batch to be re-delivered.") from error
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise EltError(f"{where}: not valid UTF-8 JSON ({error}). Ask for the batch to be re-delivered.") from error
     try:
-        files = tuple(ManifestFile(**item) for item in document["files"])
+        files = tuple(_manifest_file(item) for item in document["files"])
         manifest = Manifest(
-            batch_id=document["batch_id"],
-            batch_kind=document["batch_kind"],
+            batch_id=_text(document, "batch_id"),
+            batch_kind=_text(document, "batch_kind"),
             business_date=date.fromisoformat(document["business_date"]),
             schema_version=int(document["schema_version"]),
             scale_factor=float(document["scale_factor"]),
-            generator=document["generator"],
+            generator=_text(document, "generator"),
             files=files,
             replaces=document.get("replaces"),
         )
@@ -109,12 +109,37 @@ def read_manifest(batch_dir: Path) -> Manifest:
     return manifest
 
 
+def _text(document: dict, key: str) -> str:
+    # The manifest's values go into SQL parameters and messages: a wrong type is a malformed manifest.
+    value = document[key]
+    if not isinstance(value, str):
+        raise TypeError(f"{key} must be text, not {value!r}")
+    return value
+
+
+def _manifest_file(item: dict) -> ManifestFile:
+    entry = ManifestFile(**item)
+    for key in ("entity", "path", "sha256"):
+        _text(item, key)
+    for key in ("rows", "bytes"):
+        if not isinstance(item[key], int) or isinstance(item[key], bool):
+            raise TypeError(f"{key} of {entry.path!r} must be a whole number, not {item[key]!r}")
+    return entry
+
+
 def _check_identifiers(manifest: Manifest, where: str) -> None:
     """Names from files end up in SQL and paths, so they must match what we expect exactly."""
+    fix = "Ask for a corrected manifest; nothing was loaded."
     if not BATCH_ID_PATTERN.match(manifest.batch_id):
-        raise EltError(f"{where}: batch_id {manifest.batch_id!r} is not of the form YYYYMMDD-<kind>.")
+        raise EltError(f"{where}: batch_id {manifest.batch_id!r} is not of the form YYYYMMDD-<kind>. {fix}")
+    if manifest.batch_id[:8] != f"{manifest.business_date:%Y%m%d}":
+        # Batches load in the order of their ids, so an id must start with the day it carries.
+        raise EltError(
+            f"{where}: batch_id {manifest.batch_id!r} does not start with its business_date "
+            f"{manifest.business_date.isoformat()}. {fix}"
+        )
     if manifest.replaces is not None and not BATCH_ID_PATTERN.match(str(manifest.replaces)):
-        raise EltError(f"{where}: replaces {manifest.replaces!r} is not a batch id (YYYYMMDD-<kind>).")
+        raise EltError(f"{where}: replaces {manifest.replaces!r} is not a batch id (YYYYMMDD-<kind>). {fix}")
     if manifest.schema_version != SCHEMA_VERSION:
         raise EltError(
             f"{where}: schema_version {manifest.schema_version}, this loader reads {SCHEMA_VERSION}. "
@@ -123,13 +148,30 @@ def _check_identifiers(manifest: Manifest, where: str) -> None:
     for item in manifest.files:
         entity = ENTITIES_BY_NAME.get(item.entity)
         if entity is None:
-            raise EltError(f"{where}: unknown entity {item.entity!r}; expected one of {sorted(ENTITIES_BY_NAME)}.")
+            raise EltError(
+                f"{where}: unknown entity {item.entity!r}; expected one of {sorted(ENTITIES_BY_NAME)}. "
+                "A new entity needs a contract in scripts/elt/entities.py first; otherwise ask for a corrected "
+                "delivery. Nothing was loaded."
+            )
         if item.path != entity.file_name:
-            raise EltError(f"{where}: entity {item.entity!r} must be in {entity.file_name!r}, not {item.path!r}.")
+            raise EltError(
+                f"{where}: entity {item.entity!r} must be in {entity.file_name!r} (parquet), not {item.path!r}. "
+                "Ask for a corrected delivery; nothing was loaded."
+            )
 
 
 def verify_files(batch_dir: Path, manifest: Manifest) -> None:
     """Check every file against the manifest before the warehouse is touched."""
+    listed = {MANIFEST_NAME, *(item.path for item in manifest.files)}
+    # A file the manifest does not list would never load: refuse the batch rather than drop it unseen.
+    unlisted = sorted(
+        path.name for path in batch_dir.iterdir() if path.name not in listed and not path.name.startswith(".")
+    )
+    if unlisted:
+        raise EltError(
+            f"{batch_dir}: {unlisted} are in the batch but not in its manifest, so they would not be loaded. "
+            "Ask for a corrected delivery that lists every file (or remove what does not belong); nothing was loaded."
+        )
     for item in manifest.files:
         path = batch_dir / item.path
         if not path.is_file():
@@ -141,9 +183,20 @@ def verify_files(batch_dir: Path, manifest: Manifest) -> None:
                 "the file is corrupt or truncated. Ask for the batch to be re-delivered."
             )
         try:
-            rows = pq.ParquetFile(path).metadata.num_rows
+            parquet = pq.ParquetFile(path)
         except Exception as error:  # pyarrow raises several types for unreadable files
-            raise EltError(f"{path}: not a readable parquet file ({error}).") from error
+            raise EltError(
+                f"{path}: not a readable parquet file ({error}). Ask for the batch to be re-delivered, as parquet."
+            ) from error
+        names = [name.lower() for name in parquet.schema_arrow.names]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            # DuckDB would read the second copy as a new column `<name>_1` and load it into raw.
+            raise EltError(
+                f"{path}: column(s) {repeated} appear more than once, so which one holds the data is unclear. "
+                "Ask for a corrected delivery; nothing was loaded."
+            )
+        rows = parquet.metadata.num_rows
         if rows != item.rows:
             raise EltError(f"{path}: holds {rows} rows, the manifest says {item.rows}. Ask for a re-delivery.")
 

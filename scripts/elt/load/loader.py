@@ -15,7 +15,7 @@ import psycopg
 from elt.entities import ENTITIES_BY_NAME
 from elt.errors import EltError
 from elt.faults import fault_point
-from elt.generate.manifest import list_batches, read_manifest, verify_files
+from elt.generate.manifest import MANIFEST_NAME, list_batches, read_manifest, verify_files
 from elt.load.ddl import LEDGER_TABLE
 from elt.load.validate import BatchContext, StagedEntity, stage_entity
 from elt.load.warehouse import Warehouse, open_duckdb, open_postgres, utc_now
@@ -78,6 +78,12 @@ def load_batch(warehouse: Warehouse, batch_dir: Path, loaded: dict[str, str], re
         first = loaded[manifest.content_sha256]
         detail = "already loaded" if first == batch_dir.name else f"same content as {first}, already loaded"
         return BatchResult(batch_dir.name, manifest.business_date, "skipped", detail)
+    if manifest.batch_id != batch_dir.name:
+        # The ledger, the failure log and "replaces" must all mean the same batch by one id.
+        raise EltError(
+            f"{batch_dir / MANIFEST_NAME}: names batch {manifest.batch_id}, but lies in {batch_dir.name}/. "
+            "Ask for a corrected delivery (or move it to a directory named after its batch id); nothing was loaded."
+        )
     if manifest.batch_id in loaded.values():
         raise EltError(
             f"{batch_dir}: batch {manifest.batch_id} is already loaded, with other content. A corrected delivery "
@@ -114,7 +120,8 @@ def load_batch(warehouse: Warehouse, batch_dir: Path, loaded: dict[str, str], re
     except (duckdb.Error, psycopg.Error) as error:
         raise EltError(
             f"{batch_dir}: writing to the warehouse failed ({str(error).strip()}); the batch was rolled back and "
-            "nothing of it is in raw. Check the warehouse (space, permissions, connection) and load again."
+            "nothing of it is in raw. If the error is about a file's data, ask for the batch to be re-delivered; "
+            "otherwise check the warehouse (space, permissions, connection) and load again."
         ) from error
     fault_point("after-commit")
     added = [f"{item.entity.name}.{column.name}" for item in staged for column in item.added_columns]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from elt.entities import OP_COLUMN, Column, Entity
+from elt.entities import DATE, OP_COLUMN, TEXT, Column, Entity
 from elt.errors import EltError
 from elt.load.ddl import IDENTIFIER, identifier, raw_columns
 
@@ -73,6 +73,11 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _shown(value_sql: str) -> str:
+    """A delivered value quoted in a reason: its first 80 characters, a NUL as \\0 (PostgreSQL stores no NUL)."""
+    return f"replace(left(cast({value_sql} as varchar), 80), chr(0), '\\0')"
+
+
 def _normalised(sql_type: str) -> str:
     return sql_type.replace(" ", "").upper()
 
@@ -91,6 +96,10 @@ _PORTABLE_TYPES = {
     "VARCHAR": "varchar",
 }
 _DECIMAL = re.compile(r"^DECIMAL\((\d+),(\d+)\)$")
+# File types a cast value can be cast back to and compared with, to prove the cast lost nothing.
+_SCALAR = re.compile(
+    r"^(U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|FLOAT|DOUBLE|DECIMAL\(\d+,\d+\)|DATE|TIMESTAMP(_S|_MS|_NS)?|BOOLEAN)$"
+)
 
 
 def portable_type(duckdb_type: str) -> str:
@@ -137,9 +146,12 @@ def _check_schema(path: Path, entity: Entity, schema: dict[str, str]) -> tuple[A
 class _Expressions:
     """SQL for one entity's file: typed values, the validity test and the reasons a row fails."""
 
-    def __init__(self, entity: Entity, schema: dict[str, str], default_op: str) -> None:
+    def __init__(
+        self, entity: Entity, schema: dict[str, str], default_op: str, added: tuple[AddedColumn, ...] = ()
+    ) -> None:
         self.entity = entity
         self.schema = schema
+        self.added = added
         self.has_op = OP_COLUMN in schema
         self.op = f"source.{OP_COLUMN}" if self.has_op else _sql_string(default_op)
         # An export is all inserts; in a change file a delete (tombstone) carries only its key.
@@ -150,7 +162,41 @@ class _Expressions:
 
     def typed(self, column: Column) -> str:
         name = f"source.{identifier(column.name)}"
-        return f"try_cast({name} as {column.sql_type})" if self.needs_cast(column) else name
+        if not self.needs_cast(column):
+            return name
+        if column.sql_type == TEXT and _normalised(self.schema[column.name]) == "BLOB":
+            # Text stored as plain bytes: decoded as UTF-8 (null if it is not); a cast would write
+            # every byte above 0x7f as the four characters \xNN.
+            return f"try(decode({name}))"
+        return f"try_cast({name} as {column.sql_type})"
+
+    def exact(self, column: Column) -> str | None:
+        """True when the cast value is exactly the file's value; None when there is nothing to compare.
+
+        DuckDB's casts round: 1.005 becomes 1.01 as a decimal(15, 2), '1.5' becomes the key 2,
+        a timestamp becomes its date. A loaded value must be the delivered one, so a row whose
+        value the contract's type cannot hold exactly is quarantined.
+        """
+        if not self.needs_cast(column):
+            return None
+        source_type = _normalised(self.schema[column.name])
+        name, typed = f"source.{column.name}", self.typed(column)
+        if source_type == "VARCHAR":
+            if column.sql_type == DATE:
+                return f"try_cast({name} as timestamp) = cast({typed} as timestamp)"
+            if column.sql_type != TEXT:
+                return f"try_cast({name} as decimal(38, 18)) = {typed}"
+            return None
+        if _SCALAR.match(source_type):
+            return f"try_cast({typed} as {source_type}) = {name}"
+        return None
+
+    def texts(self) -> list[tuple[str, str]]:
+        """(name, typed value) of every text column a row brings to raw, the file's new columns included."""
+        contract = [(column.name, self.typed(column)) for column in self.entity.columns if column.sql_type == TEXT]
+        # As the valid rows query writes them: anything exotic becomes text.
+        added = [(c.name, f"try_cast(source.{c.name} as varchar)") for c in self.added if c.sql_type == TEXT]
+        return contract + added
 
     def _unless_delete(self, condition: str) -> str:
         return condition if self.is_delete is None else f"({self.is_delete} or {condition})"
@@ -164,13 +210,17 @@ class _Expressions:
         for column in self.entity.columns:
             typed = self.typed(column)
             if self.needs_cast(column):
-                parts.append(f"(source.{column.name} is null or {typed} is not null)")
+                exact = self.exact(column)
+                cast_kept_it = f"{typed} is not null" if exact is None else f"coalesce({exact}, false)"
+                parts.append(f"(source.{column.name} is null or {cast_kept_it})")
             if column.name in self.entity.key:
                 parts.append(f"{typed} is not null")
             elif column.required:
                 parts.append(self._unless_delete(f"{typed} is not null"))
             if column.check:
                 parts.append(self._unless_delete(f"({typed} is null or {column.check.format(col=typed)})"))
+        # PostgreSQL cannot store a NUL character in text; DuckDB could, but both engines refuse it alike.
+        parts += [f"coalesce(not contains({typed}, chr(0)), true)" for _, typed in self.texts()]
         return " and ".join(parts) if parts else "true"
 
     def reasons(self, extra: tuple[str, ...] = ()) -> str:
@@ -187,7 +237,7 @@ class _Expressions:
             message = _sql_string(f"{OP_COLUMN}: must be one of {', '.join(OPS)}: ")
             cases.append(
                 f"case when {self.op} is null or {self.op} not in ({allowed}) "
-                f"then {message} || coalesce({self.op}, 'null') end"
+                f"then {message} || coalesce({_shown(self.op)}, 'null') end"
             )
         not_a_delete = "true" if self.is_delete is None else f"not {self.is_delete}"
         for column in self.entity.columns:
@@ -195,9 +245,15 @@ class _Expressions:
             if self.needs_cast(column):
                 cases.append(
                     f"case when source.{name} is not null and {typed} is null then "
-                    f"{_sql_string(f'{name}: not a {column.sql_type}: ')} "
-                    f"|| left(cast(source.{name} as varchar), 80) end"
+                    f"{_sql_string(f'{name}: not a {column.sql_type}: ')} || {_shown(f'source.{name}')} end"
                 )
+                exact = self.exact(column)
+                if exact is not None:
+                    cases.append(
+                        f"case when {typed} is not null and not coalesce({exact}, false) then "
+                        f"{_sql_string(f'{name}: not exactly a {column.sql_type}, it would be stored as ')} "
+                        f"|| cast({typed} as varchar) || ': ' || {_shown(f'source.{name}')} end"
+                    )
             if column.name in self.entity.key:
                 cases.append(f"case when source.{name} is null then {_sql_string(f'{name}: missing')} end")
             elif column.required:
@@ -208,6 +264,9 @@ class _Expressions:
                 predicate = column.check.format(col=typed)
                 reason = _sql_string(f"{name}: {column.check_reason}")
                 cases.append(f"case when {not_a_delete} and not ({predicate}) then {reason} end")
+        for name, typed in self.texts():
+            reason = _sql_string(f"{name}: contains a NUL character (U+0000), which PostgreSQL cannot store")
+            cases.append(f"case when contains({typed}, chr(0)) then {reason} end")
         cases.extend(extra)
         return f"concat_ws('; ', {', '.join(cases)})"
 
@@ -250,12 +309,16 @@ def _duplicate_rows_sql(entity: Entity, expressions: _Expressions, columns: list
     """
 
 
+# Errors that say our SQL or this machine is at fault, not the file: they propagate as they are.
+_LOADER_FAULTS = (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException, duckdb.OutOfMemoryException)
+
+
 def stage_entity(
     con: duckdb.DuckDBPyConnection, path: Path, entity: Entity, file_sha256: str, batch: BatchContext
 ) -> StagedEntity:
     schema = source_schema(con, path)
     added = _check_schema(path, entity, schema)
-    expressions = _Expressions(entity, schema, batch.op)
+    expressions = _Expressions(entity, schema, batch.op, added)
     parameters: dict = {
         "path": str(path),
         "batch_id": batch.batch_id,
@@ -310,7 +373,10 @@ def stage_entity(
         )
         rows_invalid = con.execute(f"select count(*) from {quarantine_table}").fetchone()[0]
         rows_in = con.execute("select count(*) from read_parquet($path)", read_only_path).fetchone()[0]
-    except (duckdb.IOException, duckdb.InvalidInputException) as error:
+    except _LOADER_FAULTS:
+        raise
+    except duckdb.Error as error:
+        # Corrupt pages surface as several error types, some of them the bare duckdb.Error.
         raise EltError(f"{path}: could not be read ({error}). Ask for the batch to be re-delivered.") from error
 
     typed_columns = ", ".join(f"{expressions.typed(column)} as {column.name}" for column in entity.columns)
