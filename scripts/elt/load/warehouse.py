@@ -107,6 +107,15 @@ class Warehouse(Protocol):
         """Run the statements (DDL) and append the rows to each table, in one transaction."""
 
 
+def _inserts(rows_by_table: dict[str, list[tuple]], placeholder: str) -> list[tuple[str, list[tuple]]]:
+    """(insert statement, rows) per table that has rows, in the engine's placeholder style."""
+    return [
+        (f"insert into {table} values ({', '.join(placeholder for _ in rows[0])})", rows)
+        for table, rows in rows_by_table.items()
+        if rows
+    ]
+
+
 def _failure_row(batch_id: str, business_date: date | None, error: str) -> tuple:
     return (batch_id, business_date, error, utc_now())
 
@@ -124,10 +133,8 @@ class DuckDBWarehouse:
         try:
             for statement in statements:
                 con.execute(statement)
-            for table, rows in rows_by_table.items():
-                if rows:
-                    placeholders = ", ".join("?" for _ in rows[0])
-                    con.executemany(f"insert into {table} values ({placeholders})", rows)
+            for insert, rows in _inserts(rows_by_table, "?"):
+                con.executemany(insert, rows)
             con.commit()
         except BaseException:
             con.rollback()
@@ -192,10 +199,8 @@ class PostgresWarehouse:
         with self.connection.transaction(), self.connection.cursor() as cursor:
             for statement in statements:
                 cursor.execute(statement)
-            for table, rows in rows_by_table.items():
-                if rows:
-                    placeholders = ", ".join("%s" for _ in rows[0])
-                    cursor.executemany(f"insert into {table} values ({placeholders})", rows)
+            for insert, rows in _inserts(rows_by_table, "%s"):
+                cursor.executemany(insert, rows)
 
     def record_failure(self, batch_id: str, business_date: date | None, error: str) -> None:
         with self.connection.transaction():
