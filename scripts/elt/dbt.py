@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from elt.errors import EltError
+from elt.faults import dbt_fault_callbacks
 
 # The last `dbt build`'s run_results.json, kept beside dbt's own in the target directory.
 BUILD_RESULTS = "build_run_results.json"
@@ -52,7 +53,7 @@ def run_dbt(project_dir: Path, target: str, *args: str, keep_results_as: str | N
     from dbt.cli.main import dbtRunner  # imported late: dbt takes a second to import
 
     command = [*args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--target", target]
-    result = dbtRunner().invoke(command)
+    result = dbtRunner(callbacks=dbt_fault_callbacks()).invoke(command)
     run_results = dbt_target_dir(project_dir) / "run_results.json"
     summary = _summarise(" ".join(args), run_results)
     if keep_results_as and run_results.is_file():
