@@ -13,6 +13,7 @@ from elt.dbt import BUILD_RESULTS, DbtSummary, run_dbt
 from elt.generate.export import generate_all
 from elt.generate.manifest import Manifest
 from elt.load.loader import BatchResult, load_pending
+from elt.locking import exclusive_run
 from elt.settings import Paths
 from elt.slim import save_state
 
@@ -39,28 +40,29 @@ def run_pipeline(
     target: str, paths: Paths, scale_factor: float, days: int, seed: int, console: Console, dirty: bool = False
 ) -> RunSummary:
     summary = RunSummary()
+    # One run at a time per warehouse: two interleaved runs would mix one day's load into another's build.
+    with exclusive_run(target, paths):
+        started = time.perf_counter()
+        with console.status(f"Generating what is missing: export at scale factor {scale_factor:g}, {days} day(s)"):
+            summary.landed = generate_all(paths.landing_dir, scale_factor, days, seed, dirty)
+        summary.stage_seconds["generate"] = time.perf_counter() - started
 
-    started = time.perf_counter()
-    with console.status(f"Generating what is missing: export at scale factor {scale_factor:g}, {days} day(s)"):
-        summary.landed = generate_all(paths.landing_dir, scale_factor, days, seed, dirty)
-    summary.stage_seconds["generate"] = time.perf_counter() - started
+        def build_after(batch: BatchResult) -> None:
+            # Building after every batch, not once at the end, is what keeps snapshot history
+            # exact when a run catches up several business days.
+            console.print(f"Loaded [bold]{batch.batch_id}[/]: {batch.rows_loaded:,} rows; running dbt build")
+            summary.builds.append(run_dbt(paths.project_dir, target, "build", keep_results_as=BUILD_RESULTS))
 
-    def build_after(batch: BatchResult) -> None:
-        # Building after every batch, not once at the end, is what keeps snapshot history
-        # exact when a run catches up several business days.
-        console.print(f"Loaded [bold]{batch.batch_id}[/]: {batch.rows_loaded:,} rows; running dbt build")
-        summary.builds.append(run_dbt(paths.project_dir, target, "build", keep_results_as=BUILD_RESULTS))
+        started = time.perf_counter()
+        with console.status("Loading") as progress:
+            summary.batches = load_pending(target, paths, after_each=build_after, report=progress.update)
+        if not summary.builds:
+            # Nothing new landed, but models may have changed since the last build.
+            summary.builds.append(run_dbt(paths.project_dir, target, "build", keep_results_as=BUILD_RESULTS))
+        summary.stage_seconds["load + build"] = time.perf_counter() - started
 
-    started = time.perf_counter()
-    with console.status("Loading") as progress:
-        summary.batches = load_pending(target, paths, after_each=build_after, report=progress.update)
-    if not summary.builds:
-        # Nothing new landed, but models may have changed since the last build.
-        summary.builds.append(run_dbt(paths.project_dir, target, "build", keep_results_as=BUILD_RESULTS))
-    summary.stage_seconds["load + build"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    run_dbt(paths.project_dir, target, "docs", "generate", "--static")
-    summary.stage_seconds["docs"] = time.perf_counter() - started
-    save_state(paths)
+        started = time.perf_counter()
+        run_dbt(paths.project_dir, target, "docs", "generate", "--static")
+        summary.stage_seconds["docs"] = time.perf_counter() - started
+        save_state(paths)
     return summary
