@@ -60,9 +60,22 @@ def run_dbt(project_dir: Path, target: str, *args: str, keep_results_as: str | N
         shutil.copyfile(run_results, run_results.with_name(keep_results_as))
     if not result.success:
         reason = f": {result.exception}" if result.exception else ""
+        first = _first_failure(result)
         raise EltError(
             f"`dbt {' '.join(args)}` failed on target {target}{reason}. "
-            f"{summary.failed} node(s) failed; the dbt output above names them, and "
-            "target/run_results.json and logs/dbt.log have the details."
+            f"{summary.failed} node(s) failed{f', the first {first}' if first else ''}; the dbt output above "
+            "names them, and target/run_results.json and logs/dbt.log have the details."
         )
     return summary
+
+
+def _first_failure(result) -> str:
+    """'<node>: <dbt's message>' of the invocation's first failed node, so the error says why without the log.
+
+    Read from the invocation's own results, not run_results.json, which an invocation that
+    failed before running any node leaves as the previous command wrote it."""
+    for node_result in getattr(result.result, "results", None) or []:
+        if node_result.status in ("error", "fail", "runtime error"):
+            message = " ".join(str(node_result.message or "").split())
+            return f"{node_result.node.unique_id}: {message[:300]}"
+    return ""
