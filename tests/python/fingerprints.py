@@ -27,6 +27,15 @@ def fingerprint(query) -> dict[str, tuple]:
     return state
 
 
+def assert_every_ledger_batch_complete(query) -> None:
+    """Every ledger row is a complete batch: its rows are all in raw, no more, no less."""
+    ledger = query("select batch_id, entity, rows_in, rows_loaded, rows_quarantined from audit.load_batches")
+    for batch_id, entity, rows_in, rows_loaded, rows_quarantined in ledger:
+        assert rows_in == rows_loaded + rows_quarantined, (batch_id, entity)
+        loaded = query(f"select count(*) from raw.erp_{entity} where _batch_id = '{batch_id}'")
+        assert loaded == [(rows_loaded,)], (batch_id, entity)
+
+
 def clean_fingerprint(workspace, target: str) -> dict[str, tuple]:
     """The fingerprint of the workspace's landing area loaded once into a fresh, empty warehouse."""
     command = [str(ELT), "load", "--target", target]
