@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -261,7 +262,7 @@ LEDGER_BY_BATCH = """
 @app.command()
 @reports_errors
 def status(target: TargetOption = "dev") -> None:
-    """Every batch landed or loaded: loaded, pending, failed (and why), superseded or a duplicate."""
+    """Batches (loaded, pending, failed and why, superseded), the live marts version, recent runs, freshness."""
     paths = Paths.resolve()
     _prepare_target(target, paths)
     with open_warehouse(target, paths) as warehouse:
@@ -284,12 +285,16 @@ def status(target: TargetOption = "dev") -> None:
         state = _unloaded_state(batch_dir, replaced_by, loaded_content, failures)
         table.add_row(batch_id, str(business_date_of(batch_dir) or ""), state)
     console.print(table)
+    _print_publication_and_runs(target, paths)
 
 
 LAST_FAILURES = """
-    select batch_id, max(error) from audit.load_failures
-    where (batch_id, failed_at) in (select (batch_id, max(failed_at)) from audit.load_failures group by batch_id)
-    group by batch_id
+    select failures.batch_id, max(failures.error)
+    from audit.load_failures as failures
+    inner join (
+        select batch_id, max(failed_at) as failed_at from audit.load_failures group by batch_id
+    ) as newest on failures.batch_id = newest.batch_id and failures.failed_at = newest.failed_at
+    group by failures.batch_id
 """
 
 
@@ -308,6 +313,134 @@ def _unloaded_state(
     if batch_dir.name in failures:
         return f"[red]failed[/]: {failures[batch_dir.name][:200]}"
     return "pending"
+
+
+def _print_publication_and_runs(target: str, paths: Paths) -> None:
+    from elt.status import freshness_line, published_versions, recent_runs
+
+    with open_warehouse(target, paths) as warehouse:
+        versions = published_versions(warehouse)
+        runs = recent_runs(warehouse)
+        freshness = freshness_line(warehouse, paths.project_dir)
+    live = [row for row in versions if row[2] == "live"]
+    if live:
+        console.print(
+            f"[bold]Live marts version: {live[0][0]}[/] ({live[0][1]}, published {live[0][3]:%Y-%m-%d %H:%M} UTC)"
+        )
+    else:
+        console.print("[yellow]No marts version is published yet[/]: consumers see nothing until a green `elt run`.")
+    if versions:
+        table = Table(title="Published versions (elt rollback re-points to a kept one)")
+        for column in ("version", "schema", "status", "published (UTC)", "status since (UTC)"):
+            table.add_column(column)
+        for version, schema_name, state, published_at, changed_at in versions:
+            table.add_row(
+                str(version), schema_name, state, f"{published_at:%Y-%m-%d %H:%M}", f"{changed_at:%Y-%m-%d %H:%M}"
+            )
+        console.print(table)
+    if runs:
+        table = Table(title="Recent runs (audit.run_history)")
+        columns = (
+            "started (UTC)",
+            "status",
+            "seconds",
+            "batches",
+            "rows in",
+            "quarantined",
+            "completeness",
+            "tests failed",
+            "published",
+            "error",
+        )
+        for column in columns:
+            table.add_column(column)
+        for row in runs:
+            table.add_row(*row)
+        console.print(table)
+    console.print(freshness)
+
+
+@app.command()
+@reports_errors
+def replay(
+    from_date: Annotated[
+        str, typer.Option("--from-date", help="Unload every batch of this business date (YYYY-MM-DD) and later.")
+    ],
+    target: TargetOption = "dev",
+) -> None:
+    """Reprocess or backfill: unload the batches from a business date on, so `elt run` loads them again in order."""
+    from datetime import date
+
+    from elt.replay import replay_from
+
+    try:
+        day = date.fromisoformat(from_date)
+    except ValueError:
+        raise EltError(f"--from-date {from_date!r} is not a date; write it as YYYY-MM-DD.") from None
+    paths = Paths.resolve()
+    _prepare_target(target, paths)
+    unloaded = replay_from(target, paths, day)
+    console.print(
+        f"Unloaded {len(unloaded)} batch(es) from {day} on: {', '.join(unloaded) or 'none left'}. Snapshots are "
+        f"rewound to before {day}. Land any corrected or missing batch in {paths.landing_dir}, then run "
+        f"`elt run --target {target}`: it loads them in business-date order, and its first build is a full refresh. "
+        "Consumers keep the published version until then."
+    )
+
+
+@app.command()
+@reports_errors
+def rollback(
+    target: TargetOption = "dev",
+    to_version: Annotated[
+        int | None, typer.Option("--to-version", help="The kept version to make live (default: the one before).")
+    ] = None,
+) -> None:
+    """Re-point the consumer views in `marts` to an earlier published version, in one transaction."""
+    from elt.dbt import rollback_marts
+
+    paths = Paths.resolve()
+    _prepare_target(target, paths)
+    rollback_marts(paths.project_dir, target, to_version)
+    _print_publication_and_runs(target, paths)
+
+
+@app.command()
+@reports_errors
+def publish(target: TargetOption = "dev") -> None:
+    """Publish the last build on purpose (after a rollback put publication on hold); it must have passed its tests."""
+    from elt.dbt import BUILD_RESULTS, dbt_target_dir, publish_marts
+
+    paths = Paths.resolve()
+    _prepare_target(target, paths)
+    results = dbt_target_dir(paths.project_dir) / BUILD_RESULTS
+    failed = _failed_nodes(results)
+    if failed:
+        raise EltError(
+            f"the last build ({results}) has {len(failed)} failed node(s), e.g. {failed[0]}: it cannot be published. "
+            "Fix it and run `elt run`."
+        )
+    publish_marts(paths.project_dir, target, release_hold=True)
+    _print_publication_and_runs(target, paths)
+
+
+def _failed_nodes(run_results: Path) -> list[str]:
+    if not run_results.is_file():
+        raise EltError(f"no build to publish: {run_results} is missing. Run `elt run` first.")
+    document = json.loads(run_results.read_text())
+    return [item["unique_id"] for item in document["results"] if item["status"] in ("error", "fail", "runtime error")]
+
+
+@app.command("setup-roles")
+@reports_errors
+def setup_roles(target: TargetOption = "pg") -> None:
+    """PostgreSQL only, as an administrator: create the loader, transformer and reporter roles and their grants."""
+    from elt.dbt import run_dbt
+
+    paths = Paths.resolve()
+    _prepare_target(target, paths)
+    run_dbt(paths.project_dir, target, "run-operation", "create_warehouse_roles")
+    console.print("Roles loader, transformer and reporter are set up; docs/security.md says how to grant them.")
 
 
 @app.command()

@@ -9,7 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from elt.errors import EltError
-from elt.faults import dbt_fault_callbacks
+from elt.faults import KILL_AT_VARIABLE, PAUSE_AT_VARIABLE, dbt_fault_callbacks, fault_point
+
+# What the fault_point macro logs; the callback below turns it into elt's fault point.
+FAULT_POINT_LOG_PREFIX = "elt fault point: "
 
 # The last `dbt build`'s run_results.json, kept beside dbt's own in the target directory.
 BUILD_RESULTS = "build_run_results.json"
@@ -53,7 +56,8 @@ def run_dbt(project_dir: Path, target: str, *args: str, keep_results_as: str | N
     from dbt.cli.main import dbtRunner  # imported late: dbt takes a second to import
 
     command = [*args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--target", target]
-    result = dbtRunner(callbacks=dbt_fault_callbacks()).invoke(command)
+    callbacks = [_fault_points_in_macros] if _fault_points_armed() else []
+    result = dbtRunner(callbacks=[*callbacks, *dbt_fault_callbacks()]).invoke(command)
     run_results = dbt_target_dir(project_dir) / "run_results.json"
     summary = _summarise(" ".join(args), run_results)
     if keep_results_as and run_results.is_file():
@@ -79,3 +83,29 @@ def _first_failure(result) -> str:
             message = " ".join(str(node_result.message or "").split())
             return f"{node_result.node.unique_id}: {message[:300]}"
     return ""
+
+
+def _fault_points_armed() -> bool:
+    return bool(os.environ.get(KILL_AT_VARIABLE) or os.environ.get(PAUSE_AT_VARIABLE))
+
+
+def _fault_points_in_macros(event) -> None:
+    """The fault_point macro logs its name; act on it here, inside dbt's open transaction."""
+    if event.info.name in ("JinjaLogDebug", "JinjaLogInfo") and event.data.msg.startswith(FAULT_POINT_LOG_PREFIX):
+        fault_point(event.data.msg.removeprefix(FAULT_POINT_LOG_PREFIX))
+
+
+def publish_marts(project_dir: Path, target: str, release_hold: bool = False) -> None:
+    """Publish the marts just built and tested: a new version, made live in one transaction.
+
+    Publication is held after a rollback (see macros/publication/publish_marts.sql) until a
+    publish with `release_hold`."""
+    args = ["--args", json.dumps({"release_hold": True})] if release_hold else []
+    run_dbt(project_dir, target, "run-operation", "publish_marts", *args)
+
+
+def rollback_marts(project_dir: Path, target: str, version: int | None = None) -> None:
+    args = ["run-operation", "rollback_marts"]
+    if version is not None:
+        args += ["--args", json.dumps({"version": version})]
+    run_dbt(project_dir, target, *args)

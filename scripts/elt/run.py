@@ -6,16 +6,23 @@ import os
 import time
 from dataclasses import dataclass, field
 
+import duckdb
+import psycopg
 from rich.console import Console
 
 from elt import local_pg
-from elt.dbt import BUILD_RESULTS, DbtSummary, run_dbt
+from elt.dbt import BUILD_RESULTS, DbtSummary, dbt_target_dir, publish_marts, run_dbt
+from elt.errors import EltError
 from elt.generate.export import generate_all
 from elt.generate.manifest import Manifest
-from elt.load.loader import BatchResult, load_pending
+from elt.load.loader import BatchResult, load_pending, open_warehouse
+from elt.load.warehouse import utc_now
 from elt.locking import exclusive_run
+from elt.observability import RunRecord, write_run
+from elt.replay import finish_replay, replay_state
 from elt.settings import Paths
 from elt.slim import save_state
+from elt.status import published_versions
 
 
 @dataclass
@@ -23,6 +30,7 @@ class RunSummary:
     landed: list[tuple[Manifest, bool]] = field(default_factory=list)
     batches: list[BatchResult] = field(default_factory=list)
     builds: list[DbtSummary] = field(default_factory=list)
+    published: bool = False
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -39,30 +47,112 @@ def ensure_local_postgres(paths: Paths, console: Console) -> None:
 def run_pipeline(
     target: str, paths: Paths, scale_factor: float, days: int, seed: int, console: Console, dirty: bool = False
 ) -> RunSummary:
+    """Generate, load, build after each batch, publish, document; every run lands in audit.run_history."""
     summary = RunSummary()
     # One run at a time per warehouse: two interleaved runs would mix one day's load into another's build.
     with exclusive_run(target, paths):
-        started = time.perf_counter()
-        with console.status(f"Generating what is missing: export at scale factor {scale_factor:g}, {days} day(s)"):
-            summary.landed = generate_all(paths.landing_dir, scale_factor, days, seed, dirty)
-        summary.stage_seconds["generate"] = time.perf_counter() - started
+        record = RunRecord(target, utc_now())
+        try:
+            _run_stages(target, paths, scale_factor, days, seed, console, dirty, summary, record)
+        except Exception as error:
+            _record_run(target, paths, record, str(error), console)
+            raise
+        _record_run(target, paths, record, None, console)
+    return summary
 
-        def build_after(batch: BatchResult) -> None:
-            # Building after every batch, not once at the end, is what keeps snapshot history
-            # exact when a run catches up several business days.
-            console.print(f"Loaded [bold]{batch.batch_id}[/]: {batch.rows_loaded:,} rows; running dbt build")
-            summary.builds.append(run_dbt(paths.project_dir, target, "build", keep_results_as=BUILD_RESULTS))
 
-        started = time.perf_counter()
+def _run_stages(
+    target: str,
+    paths: Paths,
+    scale_factor: float,
+    days: int,
+    seed: int,
+    console: Console,
+    dirty: bool,
+    summary: RunSummary,
+    record: RunRecord,
+) -> None:
+    started = time.perf_counter()
+    with console.status(f"Generating what is missing: export at scale factor {scale_factor:g}, {days} day(s)"):
+        summary.landed = generate_all(paths.landing_dir, scale_factor, days, seed, dirty)
+    summary.stage_seconds["generate"] = time.perf_counter() - started
+
+    replay = replay_state(target, paths)
+    if replay is not None and replay[2] == "requested":
+        raise EltError(
+            f"a replay from {replay[1]} was interrupted before its batches were unloaded. Run "
+            f"`elt replay --from-date {replay[1]}` again to finish it, then `elt run`."
+        )
+
+    def build() -> None:
+        nonlocal replay
+        # After a replay the incremental models still hold the unloaded batches' rows: the
+        # first build rebuilds them from raw.
+        refresh = ["--full-refresh"] if replay is not None else []
+        try:
+            summary.builds.append(run_dbt(paths.project_dir, target, "build", *refresh, keep_results_as=BUILD_RESULTS))
+        finally:
+            record.add_build(dbt_target_dir(paths.project_dir) / BUILD_RESULTS)
+        if replay is not None:
+            finish_replay(target, paths, replay[0])
+            replay = None
+
+    def build_after(batch: BatchResult) -> None:
+        # Building after every batch, not once at the end, is what keeps snapshot history
+        # exact when a run catches up several business days.
+        record.batches.append(_batch_counts(batch))
+        console.print(f"Loaded [bold]{batch.batch_id}[/]: {batch.rows_loaded:,} rows; running dbt build")
+        build()
+
+    started = time.perf_counter()
+    try:
         with console.status("Loading") as progress:
             summary.batches = load_pending(target, paths, after_each=build_after, report=progress.update)
+        record.batches += [_batch_counts(batch) for batch in summary.batches if batch.status == "failed"]
         if not summary.builds:
             # Nothing new landed, but models may have changed since the last build.
-            summary.builds.append(run_dbt(paths.project_dir, target, "build", keep_results_as=BUILD_RESULTS))
-        summary.stage_seconds["load + build"] = time.perf_counter() - started
+            build()
+    except EltError as error:
+        raise EltError(
+            f"{error} Nothing was published: consumers still see the last good version of the marts "
+            "(`elt status` shows which). Fix the cause and run `elt run` again."
+        ) from error
+    summary.stage_seconds["load + build"] = time.perf_counter() - started
 
-        started = time.perf_counter()
-        run_dbt(paths.project_dir, target, "docs", "generate", "--static")
-        summary.stage_seconds["docs"] = time.perf_counter() - started
-        save_state(paths)
-    return summary
+    # Write-audit-publish: reached only when every build above passed its tests.
+    started = time.perf_counter()
+    live_before = live_version(target, paths)
+    publish_marts(paths.project_dir, target)
+    record.published_version = live_version(target, paths)
+    summary.published = record.published_version != live_before
+    if not summary.published:
+        console.print(
+            f"[yellow]Not published[/]: publication is on hold since a rollback; consumers stay on version "
+            f"{live_before}. Check the build, then `elt publish --target {target}` to publish it."
+        )
+    summary.stage_seconds["publish"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    run_dbt(paths.project_dir, target, "docs", "generate", "--static")
+    summary.stage_seconds["docs"] = time.perf_counter() - started
+    save_state(paths)
+
+
+def _batch_counts(batch: BatchResult) -> tuple[str, int, int, int]:
+    rows_in = sum(item.rows_in for item in batch.entities)
+    return (batch.status, rows_in, batch.rows_loaded, batch.rows_quarantined)
+
+
+def live_version(target: str, paths: Paths) -> int | None:
+    with open_warehouse(target, paths) as warehouse:
+        live = [row[0] for row in published_versions(warehouse) if row[2] == "live"]
+    return live[0] if live else None
+
+
+def _record_run(target: str, paths: Paths, record: RunRecord, error: str | None, console: Console) -> None:
+    try:
+        with open_warehouse(target, paths) as warehouse:
+            write_run(warehouse, record, utc_now(), error)
+    except (EltError, duckdb.Error, psycopg.Error) as failure:
+        # The run's own outcome matters more than its record: say so, and let the run's result stand.
+        console.print(f"[yellow]warning:[/] the run could not be recorded in audit.run_history: {failure}")

@@ -70,3 +70,21 @@ def postgres_connection_kwargs(config: dict[str, Any]) -> dict[str, Any]:
 def duckdb_settings(config: dict[str, Any]) -> dict[str, str]:
     """The DuckDB settings of a duckdb target (profiles.yml `settings`), as dbt applies them."""
     return {key: str(value) for key, value in (config.get("settings") or {}).items()}
+
+
+# The loader logs in as its own user and takes its own role where warehouse roles are set
+# up (docs/security.md); unset, it uses the target's connection like dbt does.
+LOADER_USER_ENV = "ELT_LOADER_PGUSER"
+LOADER_PASSWORD_ENV = "ELT_LOADER_PGPASSWORD"
+LOADER_ROLE_ENV = "ELT_LOADER_PGROLE"
+
+
+def loader_connection_kwargs(config: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """(libpq keyword arguments, role to SET) for the loader on a postgres target."""
+    kwargs = postgres_connection_kwargs(config)
+    if os.environ.get(LOADER_USER_ENV):
+        kwargs["user"] = os.environ[LOADER_USER_ENV]
+        kwargs.pop("password", None)
+    if os.environ.get(LOADER_PASSWORD_ENV):
+        kwargs["password"] = os.environ[LOADER_PASSWORD_ENV]
+    return kwargs, os.environ.get(LOADER_ROLE_ENV) or None

@@ -1,7 +1,8 @@
 """Fingerprints of a warehouse, to compare a faulted run with a clean one.
 
 `fingerprint` covers the raw layer and the load ledger (what `elt load` writes);
-`warehouse_fingerprint` every table and view in raw, snapshots and marts (what `elt run` writes).
+`relation_fingerprint` one table or view; `warehouse_fingerprint` every table and view in
+raw, snapshots, marts and marts_build (what `elt run` writes).
 """
 
 from __future__ import annotations
@@ -49,8 +50,22 @@ def clean_fingerprint(workspace, target: str) -> dict[str, tuple]:
         return fingerprint(warehouse_query(target, env))
 
 
-# What a consumer or the next run can read: the loaded rows, their history and the marts.
-WAREHOUSE_SCHEMAS = ("raw", "snapshots", "marts")
+def relation_fingerprint(query, relation: str, columns: list[str] | None = None) -> tuple:
+    """(row count, order-independent hash of the rows) of a table or view, or of some of its columns."""
+    selected = ", ".join(columns) if columns else "*"
+    # Each row as text (a row value on PostgreSQL, a struct on DuckDB), sorted, then hashed.
+    return tuple(
+        query(
+            f"select count(*), md5(coalesce(string_agg(row_text, '|' order by row_text), '')) from ("
+            f"select cast(row_value as varchar) as row_text from (select {selected} from {relation}) as row_value"
+            ") as rows_as_text"
+        )[0]
+    )
+
+
+# What a consumer or the next run reads: the loaded rows, their history, the published marts
+# (views over the live version) and dbt's build of them, which the next incremental run starts from.
+WAREHOUSE_SCHEMAS = ("raw", "snapshots", "marts", "marts_build")
 # Columns stamped with the wall-clock time of the run that wrote them, so they differ between
 # two runs of the same data: the loader's _loaded_at in raw, carried into the snapshots as
 # loaded_at. Everything else, snapshot validity included, derives from business dates.
@@ -67,44 +82,24 @@ COLUMNS_QUERY = """
     where table_schema = '{schema}' and table_name = '{table}'
     order by ordinal_position
 """
-# Each row becomes the md5 of its values as text, and the relation's hash is the md5 of those
-# row hashes sorted: the same rows in any physical order give the same hash, and a row
-# doubled or lost changes it.
-CONTENT_QUERY = """
-    with row_hashes as (
-        select md5({row_text}) as row_hash
-        from {schema}.{table}
-    )
-    select count(*), coalesce(md5(string_agg(row_hash, ',' order by row_hash)), '')
-    from row_hashes
-"""
 
 
-def _value_as_text(column: str) -> str:
-    # cast(... as varchar) prints dates, timestamps, decimals and booleans alike on DuckDB and
-    # PostgreSQL ('1998-08-02 00:00:00', '12.50', 'true'), the same in every run.
-    return f"coalesce(cast(\"{column}\" as varchar), '<null>')"
-
-
-def relation_fingerprint(query, schema: str, table: str) -> tuple[tuple[tuple[str, str], ...], int, str]:
+def content_fingerprint(query, schema: str, table: str) -> tuple:
     """(columns with their types, row count, content hash) of one table or view, wall-clock columns left out."""
     columns = tuple(
         (name, data_type)
         for name, data_type in query(COLUMNS_QUERY.format(schema=schema, table=table))
         if name not in WALL_CLOCK_COLUMNS
     )
-    # The unit separator (chr 31) between values: it occurs in no text the ERP sends, so
-    # ('a', 'bc') and ('ab', 'c') hash differently.
-    row_text = " || chr(31) || ".join(_value_as_text(name) for name, _ in columns)
-    rows, content_hash = query(CONTENT_QUERY.format(row_text=row_text, schema=schema, table=table))[0]
+    rows, content_hash = relation_fingerprint(query, f"{schema}.{table}", [f'"{name}"' for name, _ in columns])
     return columns, rows, content_hash
 
 
 def warehouse_fingerprint(query, schemas: tuple[str, ...] = WAREHOUSE_SCHEMAS) -> dict[str, tuple]:
-    """schema.relation -> relation_fingerprint for every table and view in `schemas`, as listed by the database."""
+    """schema.relation -> content_fingerprint for every table and view in `schemas`, as listed by the database."""
     listed = ", ".join(f"'{schema}'" for schema in schemas)
     return {
-        f"{schema}.{table}": relation_fingerprint(query, schema, table)
+        f"{schema}.{table}": content_fingerprint(query, schema, table)
         for schema, table in query(RELATIONS_QUERY.format(schemas=listed))
     }
 

@@ -74,7 +74,9 @@ def test_slim_ci_builds_only_the_changed_model_and_its_children(engine, tmp_path
 
     # The change landed beside production, built from production's unchanged parents,
     # and production's fact is as it was.
-    assert query("select count(*), sum(net_revenue), sum(gross_margin) from ci_marts.fct_order_lines") == fact_before
+    assert (
+        query("select count(*), sum(net_revenue), sum(gross_margin) from ci_marts_build.fct_order_lines") == fact_before
+    )
     assert query("select count(*), sum(net_revenue), sum(gross_margin) from marts.fct_order_lines") == fact_before
     ci_schemas = query(
         "select distinct schema_name from information_schema.schemata where left(schema_name, 3) = 'ci_'"

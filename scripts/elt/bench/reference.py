@@ -2,7 +2,7 @@
 
 `benchmarks/reference/<engine>/*.sql` (engine: duckdb or postgres) rebuild the schema
 `reference_marts` straight from `raw.erp_*`: the same tables, columns and rows as dbt's
-`marts`, with no dbt, snapshots or staging views (tests/python/test_reference_sql.py
+`marts_build`, with no dbt, snapshots or staging views (tests/python/test_reference_sql.py
 checks it on both engines). They need nothing but raw: seed rows are written inline.
 The files run in name order on one connection, since later ones read the temp tables
 earlier ones create.

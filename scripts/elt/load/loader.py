@@ -16,10 +16,11 @@ from elt.entities import ENTITIES_BY_NAME
 from elt.errors import EltError
 from elt.faults import fault_point
 from elt.generate.manifest import list_batches, read_manifest, verify_files
+from elt.load.ddl import LEDGER_TABLE
 from elt.load.validate import BatchContext, StagedEntity, stage_entity
 from elt.load.warehouse import Warehouse, open_duckdb, open_postgres, utc_now
 from elt.settings import Paths
-from elt.targets import duckdb_settings, postgres_connection_kwargs, target_config
+from elt.targets import duckdb_settings, loader_connection_kwargs, target_config
 
 
 @dataclass
@@ -47,7 +48,7 @@ def open_warehouse(target: str, paths: Paths) -> Iterator[Warehouse]:
         with open_duckdb(paths.duckdb_path, duckdb_settings(config)) as warehouse:
             yield warehouse
     elif config["type"] == "postgres":
-        with open_postgres(postgres_connection_kwargs(config)) as warehouse:
+        with open_postgres(*loader_connection_kwargs(config)) as warehouse:
             yield warehouse
     else:
         raise EltError(f"target {target!r} is of type {config['type']!r}; the loader supports duckdb and postgres.")
@@ -84,8 +85,16 @@ def load_batch(warehouse: Warehouse, batch_dir: Path, loaded: dict[str, str], re
         )
     if manifest.replaces in loaded.values():
         raise EltError(
-            f"{batch_dir}: replaces {manifest.replaces}, which is already loaded. Reprocess that batch instead "
-            "(docs/runbooks/failed-load.md); nothing was written."
+            f"{batch_dir}: replaces {manifest.replaces}, which is already loaded. To correct a loaded batch, reprocess "
+            "it (docs/runbooks/reprocess-a-batch.md); nothing was written."
+        )
+
+    newest = warehouse.query(f"select max(business_date) from {LEDGER_TABLE}")[0][0]
+    if newest is not None and manifest.business_date < newest:
+        raise EltError(
+            f"{batch_dir}: business date {manifest.business_date} is older than the newest loaded batch ({newest}); "
+            "loading it now would write history out of order. To backfill it, run "
+            f"`elt replay --from-date {manifest.business_date}` and then `elt run` (docs/runbooks/backfill.md)."
         )
 
     report(f"{manifest.batch_id}: verifying checksums and row counts")

@@ -19,6 +19,7 @@ from typing import Protocol
 
 import duckdb
 import psycopg
+import psycopg.sql
 
 from elt.entities import ENTITIES
 from elt.errors import EltError
@@ -102,6 +103,9 @@ class Warehouse(Protocol):
     def record_failure(self, batch_id: str, business_date: date | None, error: str) -> None:
         """Note a batch that could not be loaded, in its own transaction."""
 
+    def append_rows(self, statements: tuple[str, ...], rows_by_table: dict[str, list[tuple]]) -> None:
+        """Run the statements (DDL) and append the rows to each table, in one transaction."""
+
 
 def _failure_row(batch_id: str, business_date: date | None, error: str) -> tuple:
     return (batch_id, business_date, error, utc_now())
@@ -113,6 +117,21 @@ class DuckDBWarehouse:
         self.stage_connection = connection
         for statement in create_statements(ENTITIES):
             connection.execute(statement)
+
+    def append_rows(self, statements: tuple[str, ...], rows_by_table: dict[str, list[tuple]]) -> None:
+        con = self.connection
+        con.begin()
+        try:
+            for statement in statements:
+                con.execute(statement)
+            for table, rows in rows_by_table.items():
+                if rows:
+                    placeholders = ", ".join("?" for _ in rows[0])
+                    con.executemany(f"insert into {table} values ({placeholders})", rows)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
 
     def query(self, sql: str, parameters: tuple = ()) -> list[tuple]:
         return self.connection.execute(sql, parameters).fetchall()
@@ -171,6 +190,15 @@ class PostgresWarehouse:
 
     def loaded_batches(self) -> dict[str, str]:
         return dict(self.query(f"select distinct content_sha256, batch_id from {LEDGER_TABLE}"))
+
+    def append_rows(self, statements: tuple[str, ...], rows_by_table: dict[str, list[tuple]]) -> None:
+        with self.connection.transaction(), self.connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+            for table, rows in rows_by_table.items():
+                if rows:
+                    placeholders = ", ".join("%s" for _ in rows[0])
+                    cursor.executemany(f"insert into {table} values ({placeholders})", rows)
 
     def record_failure(self, batch_id: str, business_date: date | None, error: str) -> None:
         with self.connection.transaction():
@@ -269,13 +297,21 @@ def apply_duckdb_settings(connection: duckdb.DuckDBPyConnection, settings: dict[
 
 
 @contextmanager
-def open_postgres(connection_kwargs: dict) -> Iterator[PostgresWarehouse]:
+def open_postgres(connection_kwargs: dict, role: str | None = None) -> Iterator[PostgresWarehouse]:
     where = "{user}@{host}:{port}/{dbname}".format(**connection_kwargs)
     try:
         connection = psycopg.connect(**connection_kwargs, connect_timeout=15)
     except psycopg.OperationalError as error:
         raise EltError(f"cannot connect to PostgreSQL at {where}: {error}".strip()) from error
     try:
+        if role:
+            try:
+                connection.execute(psycopg.sql.SQL("set role {}").format(psycopg.sql.Identifier(role)))
+            except psycopg.Error as error:
+                raise EltError(
+                    f"{where} cannot switch to role {role!r} ({str(error).strip()}): grant it to the loader's "
+                    "user, or unset ELT_LOADER_PGROLE (docs/security.md)."
+                ) from error
         locked = connection.execute("select pg_try_advisory_lock(%s)", (POSTGRES_LOAD_LOCK_KEY,)).fetchone()[0]
         connection.commit()
         if not locked:

@@ -1,0 +1,225 @@
+{#
+    Write-audit-publish (docs/decisions/0011-write-audit-publish.md).
+
+    dbt builds and tests the marts in the schema marts_build, which consumers never read.
+    Only after a build with no error and no failed test does `elt run` call publish_marts:
+    it copies every mart into a new version schema marts_v<N> and re-points the views in
+    the consumer schema `marts` to it, all in one transaction, so a reader sees either the
+    old version or the new one, never a mix. Personal data is masked in those views
+    (mask_pii), and on PostgreSQL the reporter role gets select on them and nothing else.
+    rollback_marts re-points the views to an earlier version still kept.
+
+    audit.publish_log records every version: live (the one the views show), superseded,
+    rolled_back (left by a rollback; never made live again automatically) and retired
+    (its schema dropped once more than var('published_versions_kept') versions exist).
+#}
+
+{% macro published_models() %}
+    {% set models = [] %}
+    {% for node in graph.nodes.values() | sort(attribute='name') %}
+        {% if node.resource_type == 'model' and node.fqn[1] == 'marts' %}
+            {% do models.append(node) %}
+        {% endif %}
+    {% endfor %}
+    {{ return(models) }}
+{% endmacro %}
+
+
+{% macro version_schema(version) %}
+    {{ return(var('schema_prefix', '') ~ 'marts_v' ~ version) }}
+{% endmacro %}
+
+
+{% macro consumer_schema() %}
+    {{ return(var('schema_prefix', '') ~ 'marts') }}
+{% endmacro %}
+
+
+{% macro ensure_publish_log() %}
+    {% do run_write("create schema if not exists audit") %}
+    {% do run_write(
+        "create table if not exists audit.publish_log ("
+        ~ " version integer not null primary key,"
+        ~ " schema_name varchar(63) not null,"
+        ~ " status varchar(16) not null,"
+        ~ " published_at timestamp not null,"
+        ~ " status_changed_at timestamp not null,"
+        ~ " dbt_invocation_id varchar(64) not null,"
+        ~ " note varchar(500))"
+    ) %}
+{% endmacro %}
+
+
+{% macro publish_log_rows(where) %}
+    {% set result = run_query(
+        "select version, schema_name, status from audit.publish_log where " ~ where ~ " order by version desc"
+    ) %}
+    {{ return(result.rows) }}
+{% endmacro %}
+
+
+{#- The statements that point every consumer view at one version schema's tables. -#}
+{% macro repoint_consumer_views(models, schema_name) %}
+    {% set consumer = consumer_schema() %}
+    {% set statements = [] %}
+    {% for node in models %}
+        {% set existing = adapter.get_relation(database=target.database, schema=consumer, identifier=node.name) %}
+        {% if existing is not none and not existing.is_view %}
+            {#- A table left by a warehouse built before write-audit-publish. -#}
+            {% do statements.append('drop table ' ~ consumer ~ '.' ~ node.name) %}
+        {% else %}
+            {% do statements.append('drop view if exists ' ~ consumer ~ '.' ~ node.name) %}
+        {% endif %}
+        {% set source = api.Relation.create(database=target.database, schema=schema_name, identifier=node.name) %}
+        {% set select_list = [] %}
+        {% for column in adapter.get_columns_in_relation(source) %}
+            {% set declared = node.columns.get(column.name, {}) %}
+            {% set meta = declared.get('meta', {}) if declared else {} %}
+            {% if meta.get('contains_pii') %}
+                {% do select_list.append(mask_pii(adapter.quote(column.name)) ~ ' as ' ~ adapter.quote(column.name)) %}
+            {% else %}
+                {% do select_list.append(adapter.quote(column.name)) %}
+            {% endif %}
+        {% endfor %}
+        {% do statements.append(
+            'create view ' ~ consumer ~ '.' ~ node.name ~ ' as select ' ~ select_list | join(', ')
+            ~ ' from ' ~ schema_name ~ '.' ~ node.name
+        ) %}
+    {% endfor %}
+    {{ return(statements) }}
+{% endmacro %}
+
+
+{#
+    After a rollback, publication is on hold: scheduled runs keep building and testing, but
+    the views stay on the version the operator chose until someone publishes on purpose
+    (`elt publish`, which passes release_hold=true). Otherwise the next run would quietly
+    publish again what was just rolled back.
+#}
+{% macro publish_marts(release_hold=false) %}
+    {% set models = published_models() %}
+    {% set build_schema = generate_schema_name('marts_build', models[0]) | trim %}
+    {% do ensure_publish_log() %}
+    {% set held = publish_log_rows(
+        "status = 'rolled_back' and version > (select coalesce(max(version), 0) from audit.publish_log"
+        ~ " where status = 'live')"
+    ) %}
+    {% if held and not release_hold %}
+        {{ log('Not published: publication is on hold since version ' ~ held[0][0] ~ ' was rolled back. '
+            ~ 'Run `elt publish` to publish this build.', info=true) }}
+        {{ return(none) }}
+    {% endif %}
+    {% set newest = run_query("select coalesce(max(version), 0) from audit.publish_log").rows[0][0] %}
+    {% set version = newest | int + 1 %}
+    {% set schema_name = version_schema(version) %}
+
+    {% for node in models %}
+        {% if adapter.get_relation(database=target.database, schema=build_schema, identifier=node.name) is none %}
+            {% do exceptions.raise_compiler_error(
+                'cannot publish: ' ~ build_schema ~ '.' ~ node.name ~ ' does not exist. '
+                ~ 'Run `elt run` (or dbt build) to build and test the marts first; '
+                ~ 'consumers still see the live version.'
+            ) %}
+        {% endif %}
+    {% endfor %}
+
+    {% do run_write('create schema ' ~ schema_name) %}
+    {% do run_write('create schema if not exists ' ~ consumer_schema()) %}
+    {% for node in models %}
+        {% do run_write(
+            'create table ' ~ schema_name ~ '.' ~ node.name ~ ' as select * from ' ~ build_schema ~ '.' ~ node.name
+        ) %}
+    {% endfor %}
+    {{ fault_point('publish:after-copy') }}
+    {% for statement in repoint_consumer_views(models, schema_name) %}
+        {% do run_write(statement) %}
+    {% endfor %}
+    {% do grant_published_marts(schema_name) %}
+    {% do run_write(
+        "update audit.publish_log set status = 'superseded', status_changed_at = " ~ utc_now()
+        ~ " where status = 'live'"
+    ) %}
+    {% do run_write(
+        "insert into audit.publish_log values (" ~ version ~ ", '" ~ schema_name ~ "', 'live', "
+        ~ utc_now() ~ ", " ~ utc_now() ~ ", '" ~ invocation_id ~ "', null)"
+    ) %}
+    {{ fault_point('publish:before-commit') }}
+    {% do adapter.commit() %}
+    {{ log('Published version ' ~ version ~ ' (' ~ schema_name ~ '): ' ~ models | length ~ ' marts.', info=true) }}
+    {% do retire_old_versions() %}
+{% endmacro %}
+
+
+{% macro retire_old_versions() %}
+    {% set kept = var('published_versions_kept', 3) | int %}
+    {% set versions = publish_log_rows("status <> 'retired'") %}
+    {% for version, schema_name, status in versions[kept:] %}
+        {% if status != 'live' %}
+            {% do run_write('drop schema if exists ' ~ schema_name ~ ' cascade') %}
+            {% do run_write(
+                "update audit.publish_log set status = 'retired', status_changed_at = " ~ utc_now()
+                ~ " where version = " ~ version
+            ) %}
+            {% do adapter.commit() %}
+        {% endif %}
+    {% endfor %}
+{% endmacro %}
+
+
+{#
+    Re-point the consumer views to an earlier kept version: the newest superseded one
+    before the live version, or the one named by `version`. The version left is marked
+    rolled_back; the next successful `elt run` publishes a new version as usual.
+#}
+{% macro rollback_marts(version=none) %}
+    {% do ensure_publish_log() %}
+    {% set live = publish_log_rows("status = 'live'") %}
+    {% if not live %}
+        {% do exceptions.raise_compiler_error(
+            'cannot roll back: no version is live yet (audit.publish_log is empty).'
+        ) %}
+    {% endif %}
+    {% set live_version = live[0][0] %}
+    {% if version is none %}
+        {% set candidates = publish_log_rows("status = 'superseded' and version < " ~ live_version) %}
+    {% else %}
+        {% set candidates = publish_log_rows(
+            "status in ('superseded', 'rolled_back') and version = " ~ version | int
+        ) %}
+    {% endif %}
+    {% if not candidates %}
+        {% do exceptions.raise_compiler_error(
+            'cannot roll back from version ' ~ live_version ~ ': '
+            ~ ('no earlier version is kept' if version is none else 'version ' ~ version ~ ' is not kept')
+            ~ '. `elt status` lists the versions; retired ones are gone.'
+        ) %}
+    {% endif %}
+    {% set target_version, schema_name, _ = candidates[0] %}
+    {% for statement in repoint_consumer_views(published_models(), schema_name) %}
+        {% do run_write(statement) %}
+    {% endfor %}
+    {% do grant_published_marts(schema_name) %}
+    {% do run_write(
+        "update audit.publish_log set status = 'rolled_back', status_changed_at = " ~ utc_now()
+        ~ " where version = " ~ live_version
+    ) %}
+    {% do run_write(
+        "update audit.publish_log set status = 'live', status_changed_at = " ~ utc_now()
+        ~ " where version = " ~ target_version
+    ) %}
+    {% do adapter.commit() %}
+    {{ log('Rolled back: version ' ~ target_version ~ ' (' ~ schema_name ~ ') is live; version '
+        ~ live_version ~ ' is marked rolled_back.', info=true) }}
+{% endmacro %}
+
+
+{#- A write inside the operation's one transaction (opened on first use, ended by adapter.commit()). -#}
+{% macro run_write(sql) %}
+    {% call statement('publication_write', auto_begin=True) %}{{ sql }}{% endcall %}
+{% endmacro %}
+
+
+{#- Naive UTC, like every audit timestamp the loader writes, whatever the session's time zone. -#}
+{% macro utc_now() -%}
+    cast(now() at time zone 'UTC' as timestamp)
+{%- endmacro %}

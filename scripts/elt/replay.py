@@ -1,0 +1,109 @@
+"""`elt replay --from-date D`: unload every batch of business date D and later, to load them again.
+
+It is how a loaded batch is reprocessed (its corrected delivery replaces the directory under
+the same batch id) and how a missing day older than the newest loaded one is backfilled:
+history is only right when batches load in business-date order, so everything from the
+first day that changes is loaded again, in order, by the next `elt run`.
+
+The steps, each idempotent, under a request kept in audit.replays so an interrupted replay
+is finished by running it again, and `elt run` refuses to start on a half-done one:
+1. record the request (status `requested`);
+2. rewind the snapshots (dbt operation rewind_snapshots, as the transformer);
+3. delete the batches' rows from raw, their quarantine rows and ledger rows, and mark the
+   request `unloaded`, in one transaction (as the loader);
+4. the next `elt run` loads the pending batches; its first build is a --full-refresh, so the
+   incremental models forget the unloaded rows too; then the request is `done`.
+Consumers keep the published version throughout; the next green run publishes a new one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from elt.dbt import run_dbt
+from elt.entities import ENTITIES
+from elt.errors import EltError
+from elt.load.ddl import LEDGER_TABLE, QUARANTINE_TABLE, raw_table
+from elt.load.loader import open_warehouse
+from elt.load.warehouse import Warehouse, utc_now
+from elt.settings import Paths
+
+REPLAYS_TABLE = "audit.replays"
+CREATE_REPLAYS = f"""create table if not exists {REPLAYS_TABLE} (
+    replay_id varchar(36) not null primary key,
+    from_date date not null,
+    batch_ids varchar(4000) not null,
+    status varchar(16) not null,
+    requested_at timestamp not null,
+    changed_at timestamp not null
+)"""
+
+
+def _open_replays(warehouse: Warehouse) -> list[tuple]:
+    warehouse.append_rows((CREATE_REPLAYS,), {})
+    return warehouse.query(
+        f"select replay_id, from_date, status from {REPLAYS_TABLE} where status in ('requested', 'unloaded') "
+        "order by requested_at"
+    )
+
+
+def replay_from(target: str, paths: Paths, from_date: date) -> list[str]:
+    """Unload every batch of business date `from_date` and later; returns their ids."""
+    with open_warehouse(target, paths) as warehouse:
+        batch_ids = [
+            row[0]
+            for row in warehouse.query(
+                f"select distinct batch_id from {LEDGER_TABLE} where business_date >= '{from_date.isoformat()}' "
+                "order by batch_id"
+            )
+        ]
+        open_replays = _open_replays(warehouse)
+        earlier = [row for row in open_replays if row[1] != from_date]
+        if earlier:
+            raise EltError(
+                f"a replay from {earlier[0][1]} is not finished ({earlier[0][2]}). Run "
+                f"`elt replay --from-date {earlier[0][1]}` to finish it, then `elt run`, before starting another."
+            )
+        if not batch_ids and not open_replays:
+            raise EltError(f"no batch of business date {from_date} or later is loaded; there is nothing to replay.")
+        replay_id = open_replays[0][0] if open_replays else str(uuid.uuid4())
+        if not open_replays:
+            now = utc_now()
+            warehouse.append_rows(
+                (),
+                {REPLAYS_TABLE: [(replay_id, from_date, ",".join(batch_ids)[:4000], "requested", now, now)]},
+            )
+
+    run_dbt(paths.project_dir, target, "run-operation", "rewind_snapshots", "--args", f"{{from_date: '{from_date}'}}")
+
+    day = f"'{from_date.isoformat()}'"
+    with open_warehouse(target, paths) as warehouse:
+        statements = tuple(f"delete from {raw_table(entity)} where _business_date >= {day}" for entity in ENTITIES)
+        statements += (
+            f"delete from {QUARANTINE_TABLE} where batch_id in "
+            f"(select batch_id from {LEDGER_TABLE} where business_date >= {day})",
+            f"delete from {LEDGER_TABLE} where business_date >= {day}",
+            f"update {REPLAYS_TABLE} set status = 'unloaded', changed_at = '{utc_now().isoformat(' ')}' "
+            f"where replay_id = '{replay_id}'",
+        )
+        warehouse.append_rows(statements, {})
+    return batch_ids
+
+
+def replay_state(target: str, paths: Paths) -> tuple[str, date, str] | None:
+    """(replay id, from date, status) of an unfinished replay, if there is one."""
+    with open_warehouse(target, paths) as warehouse:
+        open_replays = _open_replays(warehouse)
+    return open_replays[0] if open_replays else None
+
+
+def finish_replay(target: str, paths: Paths, replay_id: str) -> None:
+    with open_warehouse(target, paths) as warehouse:
+        warehouse.append_rows(
+            (
+                f"update {REPLAYS_TABLE} set status = 'done', changed_at = '{utc_now().isoformat(' ')}' "
+                f"where replay_id = '{replay_id}'",
+            ),
+            {},
+        )
