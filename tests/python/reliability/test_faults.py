@@ -1,11 +1,13 @@
 """Faults injected into `elt run` on real warehouses, each followed by a rerun compared with a clean run.
 
-Every case starts from a warehouse that has loaded and built the export (the marts consumers
-read exist), then runs `elt run` over the export and the daily batches with one fault in the
-first daily batch's work. It checks the failure is clean (a killed process, or exit 1 with an
-error that says why) and that the consumer-facing `marts` schema still reads as before the
-faulted run. Then it runs `elt run` again, without the fault, and compares every table and
-view in raw, snapshots and marts with a clean run of the same landing data in a fresh warehouse.
+Every case starts from a warehouse that has loaded, built and published the export (the marts
+consumers read exist), then runs `elt run` over the export and the daily batches with one
+fault in the first daily batch's work or in the publish step. It checks the failure is clean
+(a killed process, or exit 1 with an error that says why) and that the consumer-facing
+`marts` schema still reads as before the faulted run: write-audit-publish shows consumers a
+new version only in one transaction after a green build. Then it runs `elt run` again,
+without the fault, and compares every table and view in raw, snapshots, marts and
+marts_build with a clean run of the same landing data in a fresh warehouse.
 
 SIGKILL during a load and the same batch loaded twice are covered by test_load_crash.py and
 test_load_exactly_once.py; this file covers the faults inside and around `dbt build`.
@@ -43,13 +45,13 @@ from elt.faults import (
     PAUSE_SECONDS_VARIABLE,
     dbt_node_point,
 )
-from fingerprints import assert_every_ledger_batch_complete, differences, relation_fingerprint, warehouse_fingerprint
+from fingerprints import assert_every_ledger_batch_complete, content_fingerprint, differences, warehouse_fingerprint
 from reliability.outcomes import engine_name, record
 
 RUN_DAYS = ("--days", TEST_DAYS, "--seed", TEST_SEED)
 FIRST_DAILY_BATCH = "19980803-daily"
-# Where dbt builds the incremental fact table (consumers may read it elsewhere).
-FACT_BUILD_SCHEMA = "marts"
+# Where dbt builds the incremental fact table; consumers read a published copy of it.
+FACT_BUILD_SCHEMA = "marts_build"
 EXPECTED = "fails cleanly; marts unchanged until the rerun; rerun equals a clean run"
 
 
@@ -165,15 +167,46 @@ def test_sigkill_inside_a_snapshot(pipeline: Pipeline, clean_run) -> None:
     )
 
 
+def live_version(query: Query) -> int:
+    return query("select version from audit.publish_log where status = 'live'")[0][0]
+
+
+def version_schemas(query: Query) -> list[str]:
+    listed = "select schema_name from information_schema.schemata where schema_name like 'marts_v%' order by 1"
+    return [row[0] for row in query(listed)]
+
+
+@pytest.mark.parametrize("point", ["publish:after-copy", "publish:before-commit"])
+def test_sigkill_during_publish(point: str, pipeline: Pipeline, clean_run) -> None:
+    """Killed in the publish transaction, after the green builds of every daily batch: consumers keep the export."""
+    query = pipeline.query
+    live_before, schemas_before = live_version(query), version_schemas(query)
+    killed_at(pipeline, point)
+
+    assert_every_ledger_batch_complete(query)
+    assert live_version(query) == live_before
+    # The new version's schema and copies were in the killed transaction: none is left behind.
+    assert version_schemas(query) == schemas_before
+    built = "select count(*) from marts_build.fct_order_lines"
+    assert query(built) != query("select count(*) from marts.fct_order_lines"), "the daily batches were built"
+
+    recover_and_compare(
+        f"SIGKILL during publish ({point}, after the daily batches' builds)",
+        pipeline,
+        clean_run(pipeline.target),
+        f"killed at {point}; live version, version schemas and views as before",
+    )
+
+
 def test_sigkill_inside_the_incremental_fact_build(pipeline: Pipeline, clean_run) -> None:
     """Killed inside fct_order_lines' incremental run (delete+insert and post-hook done, not committed)."""
-    fact_before = relation_fingerprint(pipeline.query, FACT_BUILD_SCHEMA, "fct_order_lines")
+    fact_before = content_fingerprint(pipeline.query, FACT_BUILD_SCHEMA, "fct_order_lines")
     killed_at(pipeline, dbt_node_point("fct_order_lines"))
 
     compiled = pipeline.workspace.dbt_target_dir / "compiled/wholesale/models/marts/core/fct_order_lines.sql"
     assert "rebuild_window" in compiled.read_text(), "the kill was meant for the incremental branch"
     assert_every_ledger_batch_complete(pipeline.query)
-    fact_after = relation_fingerprint(pipeline.query, FACT_BUILD_SCHEMA, "fct_order_lines")
+    fact_after = content_fingerprint(pipeline.query, FACT_BUILD_SCHEMA, "fct_order_lines")
     assert fact_after == fact_before, "the fact's delete+insert was committed: the kill came too late"
 
     recover_and_compare(
