@@ -22,6 +22,7 @@ from elt.observability import RunRecord, write_run
 from elt.replay import finish_replay, replay_state
 from elt.settings import Paths
 from elt.slim import save_state
+from elt.snapshot_lag import lagging_snapshots
 from elt.status import published_versions
 
 
@@ -106,6 +107,12 @@ def _run_stages(
 
     started = time.perf_counter()
     try:
+        lagging = lagging_snapshots(target, paths)
+        if lagging:
+            # The last run stopped between loading a day and snapshotting it: build that day
+            # before the next one loads, or a record changed on both days keeps one version.
+            console.print(f"{', '.join(lagging)} missed the newest loaded day (the last run stopped); building first")
+            build()
         with console.status("Loading") as progress:
             summary.batches = load_pending(target, paths, after_each=build_after, report=progress.update)
         record.batches += [_batch_counts(batch) for batch in summary.batches if batch.status == "failed"]
