@@ -2,7 +2,9 @@
 
 Every case starts from a warehouse that has loaded, built and published the export (the marts
 consumers read exist), then runs `elt run` over the export and the daily batches with one
-fault in the first daily batch's work or in the publish step. It checks the failure is clean
+fault in the first daily batch's work or in the publish step. The daily batches are the
+test session's, with one change added: a customer changed on the first day changes again
+on the second, so a rerun that snapshotted both days in one build would lose a version. It checks the failure is clean
 (a killed process, or exit 1 with an error that says why) and that the consumer-facing
 `marts` schema still reads as before the faulted run: write-audit-publish shows consumers a
 new version only in one transaction after a green build. Then it runs `elt run` again,
@@ -24,13 +26,14 @@ from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+from batches import land_batch
 from conftest import (
     ELT,
     PROJECT_DIR,
-    TEST_DAYS,
-    TEST_SEED,
     Query,
     Workspace,
     fresh_postgres_database,
@@ -48,26 +51,49 @@ from elt.faults import (
 from fingerprints import assert_every_ledger_batch_complete, content_fingerprint, differences, warehouse_fingerprint
 from reliability.outcomes import engine_name, record
 
-RUN_DAYS = ("--days", TEST_DAYS, "--seed", TEST_SEED)
 FIRST_DAILY_BATCH = "19980803-daily"
+SECOND_DAILY_BATCH = "19980804-daily"
 # Where dbt builds the incremental fact table; consumers read a published copy of it.
 FACT_BUILD_SCHEMA = "marts_build"
 EXPECTED = "fails cleanly; marts unchanged until the rerun; rerun equals a clean run"
 
 
 @pytest.fixture(scope="module")
-def clean_run(tmp_path_factory: pytest.TempPathFactory, landed_days: Path, request) -> Callable[[str], dict]:
-    """target -> fingerprint of `elt run` over landed_days in a fresh warehouse, run once per engine and module."""
+def landed_days_with_a_repeated_change(tmp_path_factory: pytest.TempPathFactory, landed_days: Path) -> Path:
+    """The session's export and daily batches, the second day also changing a customer the first day changed."""
+    landing = tmp_path_factory.mktemp("landing-repeated-change")
+    first_day_customers = pq.read_table(landed_days / FIRST_DAILY_BATCH / "customers.parquet")
+    updates = [row for row in first_day_customers.to_pylist() if row["_op"] == "update"]
+    changed_again = min(updates, key=lambda row: row["c_custkey"])
+    changed_again["c_acctbal"] += 100
+
+    def change_again(entity: str, table: pa.Table) -> pa.Table:
+        if entity != "customers":
+            return table
+        return pa.concat_tables([table, pa.Table.from_pylist([changed_again], schema=table.schema)])
+
+    for batch in sorted(landed_days.iterdir()):
+        if batch.is_dir():
+            land_batch(batch, landing, change_again if batch.name == SECOND_DAILY_BATCH else None)
+    return landing
+
+
+@pytest.fixture(scope="module")
+def clean_run(
+    tmp_path_factory: pytest.TempPathFactory, landed_days_with_a_repeated_change: Path, request
+) -> Callable[[str], dict]:
+    """target -> fingerprint of `elt run` over those batches in a fresh warehouse, once per engine and module."""
     fingerprints: dict[str, dict] = {}
 
     def fingerprint_of(target: str) -> dict:
         if target not in fingerprints:
-            workspace = make_workspace(tmp_path_factory.mktemp(f"clean-run-{target}"), landing_dir=landed_days)
+            root = tmp_path_factory.mktemp(f"clean-run-{target}")
+            workspace = make_workspace(root, landing_dir=landed_days_with_a_repeated_change)
             with ExitStack() as stack:
                 if target == "pg":
                     server_env = request.getfixturevalue("postgres_server")
                     workspace.env.update(stack.enter_context(fresh_postgres_database(server_env)))
-                workspace.elt("run", "--target", target, *RUN_DAYS)
+                workspace.elt("run", "--target", target)
                 fingerprints[target] = warehouse_fingerprint(warehouse_query(target, workspace.env))
         return fingerprints[target]
 
@@ -96,28 +122,29 @@ class Pipeline:
         )
 
     def command(self) -> list[str]:
-        return [str(ELT), "run", "--target", self.target, *RUN_DAYS]
+        return [str(ELT), "run", "--target", self.target]
 
     def marts(self) -> dict:
         return warehouse_fingerprint(self.query, ("marts",))
 
 
-def built_export(target: str, workspace: Workspace, landed_days: Path) -> Pipeline:
+def built_export(target: str, workspace: Workspace, daily_landing: Path) -> Pipeline:
     """Build the export alone (the workspace lands on the shared export), then point it at the daily batches."""
     workspace.elt("run", "--target", target)
-    workspace.env["ELT_LANDING_DIR"] = str(landed_days)
+    workspace.env["ELT_LANDING_DIR"] = str(daily_landing)
     query = warehouse_query(target, workspace.env)
     return Pipeline(target, workspace, query, warehouse_fingerprint(query, ("marts",)))
 
 
 @pytest.fixture
-def pipeline(engine, landed_days: Path) -> Pipeline:
+def pipeline(engine, landed_days_with_a_repeated_change: Path) -> Pipeline:
     target, workspace, _ = engine
-    return built_export(target, workspace, landed_days)
+    return built_export(target, workspace, landed_days_with_a_repeated_change)
 
 
-def raw_rows(fingerprint: dict) -> dict[str, int]:
-    return {name: rows for name, (_, rows, _) in fingerprint.items() if name.startswith("raw.")}
+def kept_rows(fingerprint: dict) -> dict[str, int]:
+    """Row counts of what the warehouse keeps and cannot rebuild: raw and the snapshots' history."""
+    return {name: rows for name, (_, rows, _) in fingerprint.items() if name.startswith(("raw.", "snapshots."))}
 
 
 def recover_and_compare(
@@ -125,10 +152,10 @@ def recover_and_compare(
 ) -> None:
     """The common ending: marts as before the fault (when the run failed), then a rerun that equals the clean run."""
     marts_after_fault = pipeline.marts()
-    pipeline.workspace.elt("run", "--target", pipeline.target, *RUN_DAYS)
+    pipeline.workspace.elt("run", "--target", pipeline.target)
     recovered = warehouse_fingerprint(pipeline.query)
 
-    clean_rows, recovered_rows = raw_rows(clean), raw_rows(recovered)
+    clean_rows, recovered_rows = kept_rows(clean), kept_rows(recovered)
     rows_lost = sum(max(rows - recovered_rows.get(name, 0), 0) for name, rows in clean_rows.items())
     marts_kept = marts_after_fault == pipeline.marts_before
     observed = fault_observed
@@ -240,14 +267,14 @@ RESTART_PAUSE_SECONDS = 10
 
 
 def test_postgres_restarted_mid_build(
-    tmp_path: Path, landed_export: Path, landed_days: Path, restartable_postgres, clean_run
+    tmp_path: Path, landed_export: Path, landed_days_with_a_repeated_change: Path, restartable_postgres, clean_run
 ) -> None:
     """A real server restart (pg_ctl restart -m fast) while dbt is inside fct_order_lines' transaction."""
     server_env, restart = restartable_postgres
     workspace = make_workspace(tmp_path / "workspace", landing_dir=landed_export)
     with fresh_postgres_database(server_env) as database_env:
         workspace.env.update(database_env)
-        pipeline = built_export("pg", workspace, landed_days)
+        pipeline = built_export("pg", workspace, landed_days_with_a_repeated_change)
         marker = tmp_path / "inside-fct-order-lines"
         first = subprocess.Popen(
             pipeline.command(),
@@ -304,14 +331,16 @@ def file_size_limited_to(limit: int) -> Callable[[], None]:
 
 
 @pytest.mark.parametrize("stage", ["load", "build"])
-def test_disk_full_on_the_duckdb_file(stage: str, workspace: Workspace, landed_days: Path, clean_run) -> None:
+def test_disk_full_on_the_duckdb_file(
+    stage: str, workspace: Workspace, landed_days_with_a_repeated_change: Path, clean_run
+) -> None:
     """The DuckDB file (or its WAL) cannot grow: while loading the first daily batch, or while building after it.
 
     While loading, 16 KiB is less than the batch's WAL; while building, the file's current
     size stops the checkpoint that writes the rebuilt tables into it. Neither limit stops dbt's
     own files (its manifest and log stay under the file's size), so the failure is the warehouse's.
     """
-    pipeline = built_export("dev", workspace, landed_days)
+    pipeline = built_export("dev", workspace, landed_days_with_a_repeated_change)
     raw_before = warehouse_fingerprint(pipeline.query, ("raw",))
     limit = 16 * 1024 if stage == "load" else workspace.duckdb_path.stat().st_size
 
