@@ -39,6 +39,7 @@ CREATE_STATEMENTS = (
         tests_warned integer not null,
         tests_failed integer not null,
         published_version integer,
+        stage_seconds varchar(1000),
         error varchar(4000)
     )""",
     f"""create table if not exists {NODE_RESULTS_TABLE} (
@@ -69,6 +70,8 @@ class RunRecord:
     # dbt's run_results.json documents, one per build, in order
     builds: list[dict] = field(default_factory=list)
     published_version: int | None = None
+    # wall seconds of each stage that ran: generate, load + build, publish, docs
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def add_build(self, run_results_path: Path) -> None:
         if run_results_path.is_file():
@@ -128,6 +131,7 @@ def history_row(record: RunRecord, finished_at: datetime, error: str | None) -> 
         sum(kind in TEST_TYPES and status == "warn" for kind, status in statuses),
         sum(kind in TEST_TYPES and status in ("fail", "error") for kind, status in statuses),
         record.published_version,
+        json.dumps({name: round(seconds, 3) for name, seconds in record.stage_seconds.items()}),
         error[:4000] if error else None,
     )
 

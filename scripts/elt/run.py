@@ -52,7 +52,7 @@ def run_pipeline(
     summary = RunSummary()
     # One run at a time per warehouse: two interleaved runs would mix one day's load into another's build.
     with exclusive_run(target, paths):
-        record = RunRecord(target, utc_now())
+        record = RunRecord(target, utc_now(), stage_seconds=summary.stage_seconds)
         try:
             _run_stages(target, paths, scale_factor, days, seed, console, dirty, summary, record)
         except Exception as error:

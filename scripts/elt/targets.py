@@ -75,7 +75,7 @@ def duckdb_settings(config: dict[str, Any]) -> dict[str, str]:
 # The loader logs in as its own user and takes its own role where warehouse roles are set
 # up (docs/security.md); unset, it uses the target's connection like dbt does.
 LOADER_USER_ENV = "ELT_LOADER_PGUSER"
-LOADER_PASSWORD_ENV = "ELT_LOADER_PGPASSWORD"
+LOADER_PASSWORD_ENV = "ELT_LOADER_PGPASSWORD"  # pragma: allowlist secret (the variable's name, not a value)
 LOADER_ROLE_ENV = "ELT_LOADER_PGROLE"
 
 

@@ -6,9 +6,9 @@ machine's noise falls on both alike, and each figure is reported as min and medi
 the runs, and as a ratio against the reference measured in the same invocation.
 
 Scenarios:
-  full   load the export + dbt build, against load + benchmarks/reference/<engine>/*.sql
+  full   load the export + dbt build + publish, against load + benchmarks/reference/<engine>/*.sql
   daily  after a full build and the days that reach the steady state, load one daily
-         batch + dbt build, against the full build
+         batch + dbt build + publish, against the full build
   kpi    1M order lines (SF 0.17) from landing files to tested marts, on DuckDB
   scale  the full build at several scale factors: how time and memory grow
 """
@@ -261,7 +261,7 @@ class Bench:
         """The full build (labelled `scenario`: full, or scale for a point of the scale series)
         and, if asked, the daily increment after it."""
         references, pipelines = self.alternate(engine, scale_factor, with_daily=daily)
-        pipeline_seconds = [run.seconds("load", "dbt_build") for run in pipelines]
+        pipeline_seconds = [run.seconds("load", "dbt_build", "publish") for run in pipelines]
         reference_seconds = [run.seconds("load", "reference_sql") for run in references]
         rows = pipelines[0].details["rows_loaded"]
         documents = [
@@ -275,6 +275,7 @@ class Bench:
                     "rows_loaded": rows,
                     "rows_per_second_median": round(rows / statistics.median(pipeline_seconds)),
                     "transform_seconds": summary([run.stages["dbt_build"] for run in pipelines]),
+                    "publish_seconds": summary([run.stages["publish"] for run in pipelines]),
                     "reference_sql_seconds": summary([run.stages["reference_sql"] for run in references]),
                     "load_seconds": summary([run.stages["load"] for run in pipelines]),
                     "peak_rss_mb": {
@@ -290,7 +291,7 @@ class Bench:
             )
         ]
         if daily:
-            daily_seconds = [run.seconds("daily_load", "daily_dbt_build") for run in pipelines]
+            daily_seconds = [run.seconds("daily_load", "daily_dbt_build", "daily_publish") for run in pipelines]
             documents.append(
                 self.document(
                     "daily",
@@ -302,6 +303,7 @@ class Bench:
                         "rows_loaded": pipelines[0].details["daily_rows_loaded"],
                         "daily_load_seconds": summary([run.stages["daily_load"] for run in pipelines]),
                         "daily_dbt_build_seconds": summary([run.stages["daily_dbt_build"] for run in pipelines]),
+                        "daily_publish_seconds": summary([run.stages["daily_publish"] for run in pipelines]),
                         "peak_rss_mb": {"pipeline": max(run.peak_rss_mb for run in pipelines)},
                         "slowest_dbt_nodes": slowest(median_run(pipelines, daily_seconds).details["daily_dbt_nodes"]),
                     },
@@ -318,7 +320,7 @@ class Bench:
             with self.fresh_warehouse("duckdb") as warehouse:
                 runs.append(self.measure(spec, self.child_env("duckdb", landing, warehouse)))
             self.console.print(f"kpi run {run}: {runs[-1].stages}")
-        seconds = [run.seconds("load", "dbt_build") for run in runs]
+        seconds = [run.seconds("load", "dbt_build", "publish") for run in runs]
         return [
             self.document(
                 "kpi",
@@ -331,6 +333,7 @@ class Bench:
                     "rows_loaded": runs[0].details["rows_loaded"],
                     "load_seconds": summary([run.stages["load"] for run in runs]),
                     "transform_seconds": summary([run.stages["dbt_build"] for run in runs]),
+                    "publish_seconds": summary([run.stages["publish"] for run in runs]),
                     "peak_rss_mb": {"pipeline": max(run.peak_rss_mb for run in runs)},
                     "slowest_dbt_nodes": slowest(median_run(runs, seconds).details["dbt_nodes"]),
                 },
