@@ -65,4 +65,4 @@ docs: $(STAMP)
 	$(BIN)/dbt docs serve --port 8080 --no-browser
 
 clean:
-	rm -rf target logs landing state warehouse.duckdb warehouse.duckdb.wal
+	rm -rf target logs landing state warehouse.duckdb warehouse.duckdb.wal warehouse.duckdb.run.lock

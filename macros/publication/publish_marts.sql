@@ -123,6 +123,7 @@
         {% endif %}
     {% endfor %}
 
+    {% do begin_publication_transaction() %}
     {% do run_write('create schema ' ~ schema_name) %}
     {% do run_write('create schema if not exists ' ~ consumer_schema()) %}
     {% for node in models %}
@@ -155,6 +156,7 @@
     {% set versions = publish_log_rows("status <> 'retired'") %}
     {% for version, schema_name, status in versions[kept:] %}
         {% if status != 'live' %}
+            {% do begin_publication_transaction() %}
             {% do run_write('drop schema if exists ' ~ schema_name ~ ' cascade') %}
             {% do run_write(
                 "update audit.publish_log set status = 'retired', status_changed_at = " ~ utc_now()
@@ -195,6 +197,7 @@
         ) %}
     {% endif %}
     {% set target_version, schema_name, _ = candidates[0] %}
+    {% do begin_publication_transaction() %}
     {% for statement in repoint_consumer_views(published_models(), schema_name) %}
         {% do run_write(statement) %}
     {% endfor %}

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from elt.errors import EltError
-from elt.faults import KILL_AT_VARIABLE, PAUSE_AT_VARIABLE, fault_point
+from elt.faults import KILL_AT_VARIABLE, PAUSE_AT_VARIABLE, dbt_fault_callbacks, fault_point
 
 # What the fault_point macro logs; the callback below turns it into elt's fault point.
 FAULT_POINT_LOG_PREFIX = "elt fault point: "
@@ -57,19 +57,32 @@ def run_dbt(project_dir: Path, target: str, *args: str, keep_results_as: str | N
 
     command = [*args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--target", target]
     callbacks = [_fault_points_in_macros] if _fault_points_armed() else []
-    result = dbtRunner(callbacks=callbacks).invoke(command)
+    result = dbtRunner(callbacks=[*callbacks, *dbt_fault_callbacks()]).invoke(command)
     run_results = dbt_target_dir(project_dir) / "run_results.json"
     summary = _summarise(" ".join(args), run_results)
     if keep_results_as and run_results.is_file():
         shutil.copyfile(run_results, run_results.with_name(keep_results_as))
     if not result.success:
         reason = f": {result.exception}" if result.exception else ""
+        first = _first_failure(result)
         raise EltError(
             f"`dbt {' '.join(args)}` failed on target {target}{reason}. "
-            f"{summary.failed} node(s) failed; the dbt output above names them, and "
-            "target/run_results.json and logs/dbt.log have the details."
+            f"{summary.failed} node(s) failed{f', the first {first}' if first else ''}; the dbt output above "
+            "names them, and target/run_results.json and logs/dbt.log have the details."
         )
     return summary
+
+
+def _first_failure(result) -> str:
+    """'<node>: <dbt's message>' of the invocation's first failed node, so the error says why without the log.
+
+    Read from the invocation's own results, not run_results.json, which an invocation that
+    failed before running any node leaves as the previous command wrote it."""
+    for node_result in getattr(result.result, "results", None) or []:
+        if node_result.status in ("error", "fail", "runtime error"):
+            message = " ".join(str(node_result.message or "").split())
+            return f"{node_result.node.unique_id}: {message[:300]}"
+    return ""
 
 
 def _fault_points_armed() -> bool:

@@ -17,10 +17,12 @@ from elt.generate.export import generate_all
 from elt.generate.manifest import Manifest
 from elt.load.loader import BatchResult, load_pending, open_warehouse
 from elt.load.warehouse import utc_now
+from elt.locking import exclusive_run
 from elt.observability import RunRecord, write_run
 from elt.replay import finish_replay, replay_state
 from elt.settings import Paths
 from elt.slim import save_state
+from elt.snapshot_lag import lagging_snapshots
 from elt.status import published_versions
 
 
@@ -48,13 +50,15 @@ def run_pipeline(
 ) -> RunSummary:
     """Generate, load, build after each batch, publish, document; every run lands in audit.run_history."""
     summary = RunSummary()
-    record = RunRecord(target, utc_now(), stage_seconds=summary.stage_seconds)
-    try:
-        _run_stages(target, paths, scale_factor, days, seed, console, dirty, summary, record)
-    except Exception as error:
-        _record_run(target, paths, record, str(error), console)
-        raise
-    _record_run(target, paths, record, None, console)
+    # One run at a time per warehouse: two interleaved runs would mix one day's load into another's build.
+    with exclusive_run(target, paths):
+        record = RunRecord(target, utc_now(), stage_seconds=summary.stage_seconds)
+        try:
+            _run_stages(target, paths, scale_factor, days, seed, console, dirty, summary, record)
+        except Exception as error:
+            _record_run(target, paths, record, str(error), console)
+            raise
+        _record_run(target, paths, record, None, console)
     return summary
 
 
@@ -103,6 +107,12 @@ def _run_stages(
 
     started = time.perf_counter()
     try:
+        lagging = lagging_snapshots(target, paths)
+        if lagging:
+            # The last run stopped between loading a day and snapshotting it: build that day
+            # before the next one loads, or a record changed on both days keeps one version.
+            console.print(f"{', '.join(lagging)} missed the newest loaded day (the last run stopped); building first")
+            build()
         with console.status("Loading") as progress:
             summary.batches = load_pending(target, paths, after_each=build_after, report=progress.update)
         record.batches += [_batch_counts(batch) for batch in summary.batches if batch.status == "failed"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conftest import ELT, PROJECT_DIR
 from elt.faults import KILL_AT_VARIABLE
-from fingerprints import clean_fingerprint, fingerprint
+from fingerprints import assert_every_ledger_batch_complete, clean_fingerprint, fingerprint
 
 # Where the loader can die: before anything is written, mid-transaction after some entities
 # are written, just before the commit, and just after it (before the next batch starts).
@@ -32,11 +32,7 @@ def test_killed_loads_then_rerun_equal_a_clean_load(engine, landed_days: Path) -
 
     workspace.elt("load", "--target", target)
     after_crashes = fingerprint(query)
-    # Every ledger row is a complete batch: its rows are all in raw, no more, no less.
-    for batch_id, entity, rows_in, rows_loaded, rows_quarantined in after_crashes["ledger"]:
-        assert rows_in == rows_loaded + rows_quarantined
-        loaded = query(f"select count(*) from raw.erp_{entity} where _batch_id = '{batch_id}'")
-        assert loaded == [(rows_loaded,)], (batch_id, entity)
+    assert_every_ledger_batch_complete(query)
 
     # A clean load of the same landing area into a fresh warehouse gives the same raw content.
     assert clean_fingerprint(workspace, target) == after_crashes

@@ -175,7 +175,10 @@ class DuckDBWarehouse:
             fault_point("before-commit")
             con.commit()
         except BaseException:
-            con.rollback()
+            # A COMMIT that failed (the disk full, say) has already ended the transaction, and a
+            # second rollback would raise "no transaction is active" in place of the real cause.
+            with suppress(duckdb.Error):
+                con.rollback()
             raise
 
 
