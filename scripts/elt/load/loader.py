@@ -91,8 +91,8 @@ def load_batch(warehouse: Warehouse, batch_dir: Path, loaded: dict[str, str], re
         )
     if manifest.replaces in loaded.values():
         raise EltError(
-            f"{batch_dir}: replaces {manifest.replaces}, which is already loaded. To correct a loaded batch, reprocess "
-            "it (docs/runbooks/reprocess-a-batch.md); nothing was written."
+            f"{batch_dir}: replaces {manifest.replaces}, which is already loaded. Reprocess that batch to correct it "
+            "(docs/runbooks/reprocess-a-batch.md); nothing was written."
         )
 
     newest = warehouse.query(f"select max(business_date) from {LEDGER_TABLE}")[0][0]
