@@ -3,13 +3,15 @@
 Every case starts from a warehouse that has loaded, built and published the export (the marts
 consumers read exist), then runs `elt run` over the export and the daily batches with one
 fault in the first daily batch's work or in the publish step. The daily batches are the
-test session's, with one change added: a customer changed on the first day changes again
-on the second, so a rerun that snapshotted both days in one build would lose a version. It checks the failure is clean
-(a killed process, or exit 1 with an error that says why) and that the consumer-facing
-`marts` schema still reads as before the faulted run: write-audit-publish shows consumers a
-new version only in one transaction after a green build. Then it runs `elt run` again,
-without the fault, and compares every table and view in raw, snapshots, marts and
-marts_build with a clean run of the same landing data in a fresh warehouse.
+test session's with one change added: a customer changed on the first day changes again on
+the second, so a rerun that snapshotted both days in one build would lose a version.
+
+Each case checks that the failure is clean (a killed process, or exit 1 with an error that
+says why) and that the consumer-facing `marts` schema still reads as before the faulted
+run: write-audit-publish shows consumers a new version only in one transaction after a
+green build. Then it runs `elt run` again, without the fault, and compares every table and
+view in raw, snapshots, marts and marts_build with a clean run of the same landing data in
+a fresh warehouse.
 
 SIGKILL during a load and the same batch loaded twice are covered by test_load_crash.py and
 test_load_exactly_once.py; this file covers the faults inside and around `dbt build`.
