@@ -425,10 +425,12 @@ def publish(target: TargetOption = "dev") -> None:
 
 
 def _failed_nodes(run_results: Path) -> list[str]:
+    from elt.dbt import FAILED_STATUSES
+
     if not run_results.is_file():
         raise EltError(f"no build to publish: {run_results} is missing. Run `elt run` first.")
     document = json.loads(run_results.read_text())
-    return [item["unique_id"] for item in document["results"] if item["status"] in ("error", "fail", "runtime error")]
+    return [item["unique_id"] for item in document["results"] if item["status"] in FAILED_STATUSES]
 
 
 @app.command("setup-roles")

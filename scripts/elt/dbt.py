@@ -14,6 +14,9 @@ from elt.faults import KILL_AT_VARIABLE, PAUSE_AT_VARIABLE, dbt_fault_callbacks,
 # What the fault_point macro logs; the callback below turns it into elt's fault point.
 FAULT_POINT_LOG_PREFIX = "elt fault point: "
 
+# What run_results.json says of a node that failed (an error, a failed test).
+FAILED_STATUSES = ("error", "fail", "runtime error")
+
 # The last `dbt build`'s run_results.json, kept beside dbt's own in the target directory.
 BUILD_RESULTS = "build_run_results.json"
 
@@ -36,7 +39,7 @@ def _summarise(command: str, run_results_path: Path) -> DbtSummary:
     return DbtSummary(
         command=command,
         passed=sum(status in ("success", "pass") for status in statuses),
-        failed=sum(status in ("error", "fail", "runtime error") for status in statuses),
+        failed=sum(status in FAILED_STATUSES for status in statuses),
         skipped=sum(status == "skipped" for status in statuses),
         warned=sum(status == "warn" for status in statuses),
         seconds=float(document.get("elapsed_time", 0.0)),
@@ -79,7 +82,7 @@ def _first_failure(result) -> str:
     Read from the invocation's own results, not run_results.json, which an invocation that
     failed before running any node leaves as the previous command wrote it."""
     for node_result in getattr(result.result, "results", None) or []:
-        if node_result.status in ("error", "fail", "runtime error"):
+        if node_result.status in FAILED_STATUSES:
             message = " ".join(str(node_result.message or "").split())
             return f"{node_result.node.unique_id}: {message[:300]}"
     return ""

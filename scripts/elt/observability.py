@@ -104,8 +104,7 @@ def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def history_row(record: RunRecord, finished_at: datetime, error: str | None) -> tuple:
-    nodes = _node_rows(record)
+def history_row(record: RunRecord, nodes: list[tuple], finished_at: datetime, error: str | None) -> tuple:
     statuses = [(row[3], row[4]) for row in nodes]
     rows_in = sum(batch[1] for batch in record.batches)
     rows_loaded = sum(batch[2] for batch in record.batches)
@@ -137,7 +136,8 @@ def history_row(record: RunRecord, finished_at: datetime, error: str | None) -> 
 
 
 def write_run(warehouse: Warehouse, record: RunRecord, finished_at: datetime, error: str | None) -> None:
+    nodes = _node_rows(record)
     warehouse.append_rows(
         CREATE_STATEMENTS,
-        {RUN_HISTORY_TABLE: [history_row(record, finished_at, error)], NODE_RESULTS_TABLE: _node_rows(record)},
+        {RUN_HISTORY_TABLE: [history_row(record, nodes, finished_at, error)], NODE_RESULTS_TABLE: nodes},
     )
