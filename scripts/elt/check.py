@@ -213,13 +213,30 @@ def _grains(tests: list[dict]) -> list[tuple[str, ...]]:
     return grains
 
 
-def _not_null_columns(tests: list[dict]) -> set[str]:
-    # A filtered not_null (config where) leaves rows untested, so it does not count.
-    return {
-        test["column_name"].lower()
+# The `where` of a test that reads the rows the latest build wrote (macro get_where_subquery).
+# Every row was inside that scope when it was written, so such a test covers the table.
+LATEST_BUILD_SCOPE = "__rows_of_latest_build__"
+
+
+def _not_null_columns(model: dict, tests: list[dict]) -> set[str]:
+    """Columns kept free of nulls by a not_null test or by a not-null constraint the database enforces."""
+    # Any other filter (config where) leaves rows untested, so that test does not count.
+    # A not_null test declared on the model rather than its column names it in its arguments.
+    tested = {
+        str(test.get("column_name") or test["test_metadata"].get("kwargs", {}).get("column_name")).lower()
         for test in tests
-        if test["test_metadata"]["name"] == "not_null" and test.get("column_name") and not test["config"].get("where")
+        if test["test_metadata"]["name"] == "not_null"
+        and (test.get("column_name") or test["test_metadata"].get("kwargs", {}).get("column_name"))
+        and test["config"].get("where") in (None, "", LATEST_BUILD_SCOPE)
     }
+    # A view enforces nothing; a table with an enforced contract rejects a null on write.
+    enforced = model["config"].get("contract", {}).get("enforced") and model["config"]["materialized"] != "view"
+    constrained = {
+        name.lower()
+        for name, column in model.get("columns", {}).items()
+        if enforced and any(constraint["type"] == "not_null" for constraint in column.get("constraints", []))
+    }
+    return tested | constrained
 
 
 def check_grain_has_not_null_test(manifest: dict) -> Iterator[Violation]:
@@ -234,7 +251,7 @@ def check_grain_has_not_null_test(manifest: dict) -> Iterator[Violation]:
     for model in _project_nodes(manifest, "model"):
         tests = tests_by_model.get(model["unique_id"], [])
         grains = _grains(tests)
-        not_null = _not_null_columns(tests)
+        not_null = _not_null_columns(model, tests)
         if grains and not any(set(grain) <= not_null for grain in grains):
             grain = min(grains, key=len)
             missing = ", ".join(column for column in grain if column not in not_null)
@@ -244,7 +261,7 @@ def check_grain_has_not_null_test(manifest: dict) -> Iterator[Violation]:
                 "grain_has_not_null_test",
                 "Every model has a unique and a not_null test on its grain. - "
                 f"`{model['name']}` tests its grain ({', '.join(grain)}) for uniqueness but not for nulls: "
-                f"add a not_null test to {missing}.",
+                f"add a not_null test to {missing}, or an enforced not-null constraint on a table with a contract.",
             )
 
 

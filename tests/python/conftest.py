@@ -198,6 +198,16 @@ def warehouse_query(target: str, env: dict[str, str]) -> Query:
     return query
 
 
+def warehouse_execute(target: str, env: dict[str, str], sql: str) -> None:
+    """Run one statement that writes, on the warehouse that `env` names for `target`, and commit it."""
+    if target == "pg":
+        with pg_connect(env) as connection:
+            connection.execute(sql)
+        return
+    with duckdb.connect(env["WAREHOUSE_DUCKDB_PATH"]) as connection:
+        connection.execute(sql)
+
+
 @pytest.fixture(params=["dev", "pg"])
 def engine(request: pytest.FixtureRequest, workspace: Workspace) -> tuple[str, Workspace, Query]:
     """(target, workspace, query) for each engine; query(sql) runs on that workspace's warehouse."""

@@ -68,8 +68,9 @@ def relation_fingerprint(query, relation: str, columns: list[str] | None = None)
 WAREHOUSE_SCHEMAS = ("raw", "snapshots", "marts", "marts_build")
 # Columns stamped with the wall-clock time of the run that wrote them, so they differ between
 # two runs of the same data: the loader's _loaded_at in raw, carried into the snapshots as
-# loaded_at. Everything else, snapshot validity included, derives from business dates.
-WALL_CLOCK_COLUMNS = frozenset({"_loaded_at", "loaded_at"})
+# loaded_at, and built_at, the start of the dbt build that wrote a row of an incremental
+# model. Everything else, snapshot validity included, derives from business dates.
+WALL_CLOCK_COLUMNS = frozenset({"_loaded_at", "loaded_at", "built_at"})
 RELATIONS_QUERY = """
     select table_schema, table_name
     from information_schema.tables

@@ -45,6 +45,12 @@ EXPECTED = {
         ("models/marts/core/_core__models.yml", "check_model_has_unique_test"),
         ("models/intermediate/_int__enriched.yml", "grain_has_not_null_test"),
     ],
+    # A not-null constraint counts on a table with an enforced contract, never on a view;
+    # a not_null test counts unfiltered or scoped to the latest build, never filtered otherwise.
+    "2b. a declared but unenforced constraint, or a filtered test, leaves the grain untested": [
+        ("models/intermediate/_int__enriched.yml", "grain_has_not_null_test", "int_orders__open_view"),
+        ("models/intermediate/_int__enriched.yml", "grain_has_not_null_test", "int_orders__partly_tested"),
+    ],
     "3. staging selects only from sources, nothing else does": [
         (STAGING_INVOICES, "check_lineage_permitted_upstream_models"),
         (STAGING_INVOICES, "check_lineage_seed_cannot_be_used"),
@@ -102,9 +108,14 @@ def test_broken_models_fail_every_rule_naming_the_file_to_fix(tmp_path: Path) ->
     assert "project check(s) failed" in result.stderr, output
     lines = result.stdout.splitlines()
     for rule, expected in EXPECTED.items():
-        for file, check in expected:
-            found = any(line.startswith(f"{file}: {check}: ") for line in lines)
-            assert found, f"rule {rule}: no {file}: {check}\n{output}"
+        for file, check, *model in expected:
+            found = any(
+                line.startswith(f"{file}: {check}: ") and f"`{model[0]}`" in line
+                if model
+                else line.startswith(f"{file}: {check}: ")
+                for line in lines
+            )
+            assert found, f"rule {rule}: no {file}: {check} {model}\n{output}"
     # Only the fixture's models fail: every violation names one of them.
     fixture_models = {path.stem for path in FIXTURE.rglob("*.sql")} | {"snap_erp__orders", "crm.crm_contacts"}
     violations = [line for line in lines if line.startswith(("models/", "snapshots/"))]

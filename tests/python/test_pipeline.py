@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DIRTY_DAYS, DIRTY_SEED, PROJECT_DIR, TEST_SCALE_FACTOR
+from conftest import DIRTY_DAYS, DIRTY_SEED, PROJECT_DIR, TEST_SCALE_FACTOR, warehouse_execute
 from expected import net_revenue_total, parquet_rows
 
 DBT = Path(sys.executable).parent / "dbt"
@@ -87,8 +87,8 @@ INTERMEDIATE_VIEWS = ("int_order_lines__joined_to_orders", "int_order_lines__del
 @pytest.mark.e2e
 def test_a_dirty_feed_builds_green_and_incremental_models_equal_a_full_refresh(engine, landed_dirty: Path) -> None:
     """Five dirty days on each engine: a dbt build without failures after every loaded batch,
-    and the incremental models (order and order-line staging, fct_order_lines), built
-    incrementally each time, equal to a full refresh row for row."""
+    and the incremental models (order and order-line staging, fct_order_lines, fct_orders),
+    built incrementally each time, equal to a full refresh row for row."""
     target, workspace, query = engine
     shutil.copytree(landed_dirty, workspace.root / "landing")
     workspace.env["ELT_LANDING_DIR"] = str(workspace.root / "landing")
@@ -104,12 +104,38 @@ def test_a_dirty_feed_builds_green_and_incremental_models_equal_a_full_refresh(e
         node for node, status in build_statuses(workspace).items() if status == "warn"
     )
 
+    # dbt's build (marts_build), not the published copy in marts, which a rebuild leaves alone.
     incremental_models = {
-        "fct_order_lines": "select * from marts.fct_order_lines order by order_id, line_number",
-        "stg_erp__order_lines": "select * from staging.stg_erp__order_lines order by order_id, line_number",
-        "stg_erp__orders": "select * from staging.stg_erp__orders order by order_id",
+        "fct_order_lines": ("marts_build", "order_id, line_number"),
+        "fct_orders": ("marts_build", "order_id"),
+        "stg_erp__order_lines": ("staging", "order_id, line_number"),
+        "stg_erp__orders": ("staging", "order_id"),
     }
-    built_incrementally = {model: query(sql) for model, sql in incremental_models.items()}
+
+    def rows_of(model: str) -> list[tuple]:
+        """The model's rows, in key order, without built_at, which stamps when a row was written."""
+        schema, keys = incremental_models[model]
+        names = [
+            name
+            for (name,) in query(
+                "select column_name from information_schema.columns "
+                f"where table_schema = '{schema}' and table_name = '{model}' order by ordinal_position"
+            )
+            if name != "built_at"
+        ]
+        return query(f"select {', '.join(names)} from {schema}.{model} order by {keys}")
+
+    def stamps(model: str) -> tuple[int, int]:
+        """(rows, rows the latest build wrote): what the model's tests read (macro get_where_subquery)."""
+        schema, _ = incremental_models[model]
+        latest = f"(select max(built_at) from {schema}.{model})"
+        return query(f"select count(*), sum(case when built_at = {latest} then 1 else 0 end) from {schema}.{model}")[0]
+
+    built_incrementally = {model: rows_of(model) for model in incremental_models}
+    # The daily runs rewrote part of each table, so its tests read less than all of it.
+    for model in incremental_models:
+        rows, latest = stamps(model)
+        assert 0 < latest < rows, (model, rows, latest)
     assert query("select count(*) from staging.stg_erp__order_lines where is_deleted")[0][0] > 0
     deleted = query("select distinct l_orderkey from raw.erp_order_lines where _op = 'delete'")
     assert deleted, "the feed cancelled no order: nothing shows that deletes reach the fact"
@@ -133,4 +159,28 @@ def test_a_dirty_feed_builds_green_and_incremental_models_equal_a_full_refresh(e
         check=False,
     )
     assert refreshed.returncode == 0, refreshed.stdout[-3000:]
-    assert {model: query(sql) for model, sql in incremental_models.items()} == built_incrementally
+    assert {model: rows_of(model) for model in incremental_models} == built_incrementally
+    # A full refresh writes every row, so every row is tested again.
+    for model in incremental_models:
+        rows, latest = stamps(model)
+        assert latest == rows, (model, rows, latest)
+
+    # A duplicate written by the latest build fails the grain test that reads only that build.
+    fact_key = query("select order_id, line_number from marts_build.fct_order_lines limit 1")[0]
+    warehouse_execute(
+        target,
+        workspace.env,
+        "insert into marts_build.fct_order_lines select * from marts_build.fct_order_lines "
+        f"where order_id = {fact_key[0]} and line_number = {fact_key[1]}",
+    )
+    tested = subprocess.run(
+        [str(DBT), "test", "--select", "fct_order_lines", "--target", target],
+        cwd=PROJECT_DIR,
+        env=workspace.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert tested.returncode == 1 and "unique_combination_of_columns_fct_order_lines" in tested.stdout, tested.stdout[
+        -3000:
+    ]

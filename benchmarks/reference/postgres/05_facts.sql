@@ -85,7 +85,8 @@ select
     cast(ship_date - order_date as integer) as days_to_ship,
     cast(receipt_date - ship_date as integer) as days_in_transit,
     cast(receipt_date - commit_date as integer) as days_late,
-    last_changed_date
+    last_changed_date,
+    cast(current_timestamp as timestamp) as built_at
 from priced;
 
 analyze reference_marts.fct_order_lines;
@@ -124,7 +125,8 @@ select
     cast(totals.gross_margin as decimal(18, 2)) as gross_margin,
     totals.last_ship_date,
     totals.last_receipt_date,
-    cast(totals.late_line_count as integer) as late_line_count
+    cast(totals.late_line_count as integer) as late_line_count,
+    cast(current_timestamp as timestamp) as built_at
 from totals
 inner join current_orders
     on totals.order_id = current_orders.order_id

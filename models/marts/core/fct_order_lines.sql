@@ -11,6 +11,7 @@
         unique_key=['order_id', 'line_number'],
         incremental_strategy='delete+insert',
         on_schema_change='fail',
+        indexes=latest_build_indexes(),
         post_hook="
             delete from {{ this }}
             where exists (
@@ -139,7 +140,8 @@ final as (
         cast(ship_date - order_date as integer) as days_to_ship,
         cast(receipt_date - ship_date as integer) as days_in_transit,
         cast(receipt_date - commit_date as integer) as days_late,
-        last_changed_date
+        last_changed_date,
+        {{ build_started_at() }} as built_at
     from priced
 
 )

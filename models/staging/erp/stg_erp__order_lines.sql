@@ -9,6 +9,7 @@
         unique_key=['order_id', 'line_number'],
         incremental_strategy='delete+insert',
         on_schema_change='fail',
+        indexes=latest_build_indexes(),
     )
 }}
 
@@ -45,7 +46,8 @@ renamed as (
         cast(l_shipmode as varchar) as ship_mode,
         cast(l_comment as varchar) as line_comment,
         is_deleted,
-        {{ source_version_columns() }}
+        {{ source_version_columns() }},
+        {{ build_started_at() }} as built_at
     from latest
 
 )

@@ -9,6 +9,7 @@
         unique_key='order_id',
         incremental_strategy='delete+insert',
         on_schema_change='fail',
+        indexes=latest_build_indexes(),
     )
 }}
 
@@ -31,7 +32,8 @@ renamed as (
         cast(o_shippriority as integer) as ship_priority,
         cast(o_comment as varchar) as order_comment,
         is_deleted,
-        {{ source_version_columns() }}
+        {{ source_version_columns() }},
+        {{ build_started_at() }} as built_at
     from latest
 
 )

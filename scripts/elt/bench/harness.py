@@ -432,13 +432,15 @@ def median_run(runs: list[Measured], seconds: list[float]) -> Measured:
 
 
 def slowest(nodes: dict[str, float], count: int = 12) -> dict[str, float]:
-    tests = sum(seconds for node, seconds in nodes.items() if node.startswith(("test.", "unit_test.")))
-    ranked = sorted(
-        ((node, seconds) for node, seconds in nodes.items() if not node.startswith("test.")),
-        key=lambda item: item[1],
-        reverse=True,
-    )
-    return {**dict(ranked[:count]), "all data tests together": round(tests, 3)}
+    """The slowest models and snapshots, the five slowest tests, and the tests' total node time."""
+    ranked = sorted(nodes.items(), key=lambda item: item[1], reverse=True)
+    tests = [(node, seconds) for node, seconds in ranked if node.startswith(("test.", "unit_test."))]
+    others = [(node, seconds) for node, seconds in ranked if not node.startswith(("test.", "unit_test."))]
+    return {
+        **dict(others[:count]),
+        **dict(tests[:5]),
+        f"all {len(tests)} data and unit tests together": round(sum(seconds for _, seconds in tests), 3),
+    }
 
 
 def order_lines_of(export_dir: Path) -> int:
