@@ -13,7 +13,7 @@ import pytest
 
 from batches import land_batch
 from conftest import fresh_postgres_database, make_workspace, warehouse_query
-from fingerprints import fingerprint, relation_fingerprint
+from fingerprints import WALL_CLOCK_COLUMNS, fingerprint, relation_fingerprint
 
 SNAPSHOTS = ("snp_erp__customers", "snp_erp__suppliers", "snp_erp__parts", "snp_erp__part_suppliers")
 
@@ -34,8 +34,8 @@ def warehouse_state(query) -> dict:
             "select column_name from information_schema.columns "
             f"where table_schema = 'snapshots' and table_name = '{snapshot}' order by column_name"
         )
-        # loaded_at is the wall clock of the load; everything else follows from the data.
-        columns = [row[0] for row in listed if row[0] != "loaded_at"]
+        # loaded_at and built_at are wall-clock stamps; everything else follows from the data.
+        columns = [row[0] for row in listed if row[0] not in WALL_CLOCK_COLUMNS]
         state[snapshot] = relation_fingerprint(query, f"snapshots.{snapshot}", columns)
     marts = query("select table_name from information_schema.tables where table_schema = 'marts' order by 1")
     for (name,) in marts:
@@ -43,7 +43,7 @@ def warehouse_state(query) -> dict:
             "select column_name from information_schema.columns "
             f"where table_schema = 'marts' and table_name = '{name}' order by column_name"
         )
-        columns = [row[0] for row in listed if row[0] != "loaded_at"]
+        columns = [row[0] for row in listed if row[0] not in WALL_CLOCK_COLUMNS]
         state[f"marts.{name}"] = relation_fingerprint(query, f"marts.{name}", columns)
     return state
 
