@@ -222,12 +222,15 @@ def _not_null_columns(model: dict, tests: list[dict]) -> set[str]:
     """Columns kept free of nulls by a not_null test or by a not-null constraint the database enforces."""
     # Any other filter (config where) leaves rows untested, so that test does not count.
     # A not_null test declared on the model rather than its column names it in its arguments.
-    tested = {
-        str(test.get("column_name") or test["test_metadata"].get("kwargs", {}).get("column_name")).lower()
+    named = (
+        (test.get("column_name") or test["test_metadata"].get("kwargs", {}).get("column_name"), test)
         for test in tests
         if test["test_metadata"]["name"] == "not_null"
-        and (test.get("column_name") or test["test_metadata"].get("kwargs", {}).get("column_name"))
-        and test["config"].get("where") in (None, "", LATEST_BUILD_SCOPE)
+    )
+    tested = {
+        column.lower()
+        for column, test in named
+        if column and test["config"].get("where") in (None, "", LATEST_BUILD_SCOPE)
     }
     # A view enforces nothing; a table with an enforced contract rejects a null on write.
     enforced = model["config"].get("contract", {}).get("enforced") and model["config"]["materialized"] != "view"

@@ -434,8 +434,9 @@ def median_run(runs: list[Measured], seconds: list[float]) -> Measured:
 def slowest(nodes: dict[str, float], count: int = 12) -> dict[str, float]:
     """The slowest models and snapshots, the five slowest tests, and the tests' total node time."""
     ranked = sorted(nodes.items(), key=lambda item: item[1], reverse=True)
-    tests = [(node, seconds) for node, seconds in ranked if node.startswith(("test.", "unit_test."))]
-    others = [(node, seconds) for node, seconds in ranked if not node.startswith(("test.", "unit_test."))]
+    tests, others = [], []
+    for node, seconds in ranked:
+        (tests if node.startswith(("test.", "unit_test.")) else others).append((node, seconds))
     return {
         **dict(others[:count]),
         **dict(tests[:5]),
