@@ -3,7 +3,8 @@
 
     dbt builds and tests the marts in the schema marts_build, which consumers never read.
     Only after a build with no error and no failed test does `elt run` call publish_marts:
-    it copies every mart into a new version schema marts_v<N> and re-points the views in
+    it puts every mart into a new version schema marts_v<N> (a copy, or for the large
+    incremental marts a view of their row versions: published_history.sql) and re-points the views in
     the consumer schema `marts` to it, all in one transaction, so a reader sees either the
     old version or the new one, never a mix. Personal data is masked in those views
     (mask_pii), and on PostgreSQL the reporter role gets select on them and nothing else.
@@ -127,9 +128,14 @@
     {% do run_write('create schema ' ~ schema_name) %}
     {% do run_write('create schema if not exists ' ~ consumer_schema()) %}
     {% for node in models %}
-        {% do run_write(
-            'create table ' ~ schema_name ~ '.' ~ node.name ~ ' as select * from ' ~ build_schema ~ '.' ~ node.name
-        ) %}
+        {% if is_published_by_row_versions(node) %}
+            {% set history_table = publish_row_versions(node, build_schema, version) %}
+            {% do create_row_version_view(node, schema_name, history_table, version) %}
+        {% else %}
+            {% do run_write(
+                'create table ' ~ schema_name ~ '.' ~ node.name ~ ' as select * from ' ~ build_schema ~ '.' ~ node.name
+            ) %}
+        {% endif %}
     {% endfor %}
     {{ fault_point('publish:after-copy') }}
     {% for statement in repoint_consumer_views(models, schema_name) %}
@@ -154,8 +160,10 @@
 {% macro retire_old_versions() %}
     {% set kept = var('published_versions_kept', 3) | int %}
     {% set versions = publish_log_rows("status <> 'retired'") %}
+    {% set retired = [] %}
     {% for version, schema_name, status in versions[kept:] %}
         {% if status != 'live' %}
+            {% do retired.append(version) %}
             {% do begin_publication_transaction() %}
             {% do run_write('drop schema if exists ' ~ schema_name ~ ' cascade') %}
             {% do run_write(
@@ -165,6 +173,9 @@
             {% do adapter.commit() %}
         {% endif %}
     {% endfor %}
+    {% if retired %}
+        {% do prune_row_versions() %}
+    {% endif %}
 {% endmacro %}
 
 

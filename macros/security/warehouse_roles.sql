@@ -96,5 +96,8 @@
         {% do run_write('grant select on all tables in schema ' ~ consumer_schema() ~ ' to ' ~ reporter) %}
         {#- The version schema is reached through the views (they run as their owner), never directly. -#}
         {% do run_write('revoke all on schema ' ~ schema_name ~ ' from public') %}
+        {% if adapter.check_schema_exists(target.database, history_schema()) %}
+            {% do run_write('revoke all on schema ' ~ history_schema() ~ ' from public') %}
+        {% endif %}
     {% endif %}
 {% endmacro %}

@@ -84,7 +84,9 @@ def _first_failure(result) -> str:
     for node_result in getattr(result.result, "results", None) or []:
         if node_result.status in FAILED_STATUSES:
             message = " ".join(str(node_result.message or "").split())
-            return f"{node_result.node.unique_id}: {message[:300]}"
+            # A run-operation's result names no node; its message is the error itself.
+            node = getattr(node_result, "node", None)
+            return f"{node.unique_id}: {message[:300]}" if node is not None else message[:300]
     return ""
 
 

@@ -4,7 +4,8 @@
 -- Incremental: each run rebuilds the lines whose line or order changed within the lookback
 -- window (var fct_order_lines_lookback_days) before the newest change already in the table,
 -- which takes in lines that arrive a day or two after their order. Lines cancelled upstream
--- (int_order_lines__deleted) are removed by the post-hook. A full refresh gives the same table.
+-- (int_order_lines__deleted) are removed by the post-hook, which records their keys for the
+-- publication (decision 0014). A full refresh gives the same table.
 {{
     config(
         materialized='incremental',
@@ -12,16 +13,10 @@
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         indexes=latest_build_indexes(),
-        post_hook="
-            delete from {{ this }}
-            where exists (
-                select 1
-                from {{ ref('int_order_lines__deleted') }} as deleted_lines
-                where
-                    deleted_lines.order_id = {{ this.identifier }}.order_id
-                    and deleted_lines.line_number = {{ this.identifier }}.line_number
-            )
-        ",
+        post_hook="{{ remove_rows(this, ['order_id', 'line_number'],
+            'exists (select 1 from ' ~ ref('int_order_lines__deleted') ~ ' as deleted_lines'
+            ~ ' where deleted_lines.order_id = ' ~ this.identifier ~ '.order_id'
+            ~ ' and deleted_lines.line_number = ' ~ this.identifier ~ '.line_number)') }}",
     )
 }}
 

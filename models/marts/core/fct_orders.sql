@@ -4,7 +4,8 @@
 -- Incremental: each run re-sums the orders that a build since this table's last one
 -- touched: a fact line rewritten, or a line or order version (a cancellation included)
 -- written to staging. Those rows carry a newer built_at than this table's newest. An order
--- with no line left in the fact is removed by the post-hook. A full refresh gives the same table.
+-- with no line left in the fact is removed by the post-hook, which records its key for the
+-- publication (decision 0014). A full refresh gives the same table.
 -- Staging is read only by incremental runs, so dbt is told of it here:
 -- depends_on: {{ ref('stg_erp__order_lines') }}
 {{
@@ -14,14 +15,9 @@
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         indexes=latest_build_indexes(),
-        post_hook="
-            delete from {{ this }}
-            where not exists (
-                select 1
-                from {{ ref('fct_order_lines') }} as order_lines
-                where order_lines.order_id = {{ this.identifier }}.order_id
-            )
-        ",
+        post_hook="{{ remove_rows(this, ['order_id'],
+            'not exists (select 1 from ' ~ ref('fct_order_lines') ~ ' as order_lines'
+            ~ ' where order_lines.order_id = ' ~ this.identifier ~ '.order_id)') }}",
     )
 }}
 
