@@ -82,4 +82,11 @@ def test_slim_ci_builds_only_the_changed_model_and_its_children(engine, tmp_path
         "select distinct schema_name from information_schema.schemata where left(schema_name, 3) = 'ci_'"
     )
     expected_schemas = {"ci_" + production["nodes"][node]["schema"] for node in expected_built}
+    # A fact that removes rows records their keys for its publication (decision 0014), in the prefixed history schema.
+    if any(
+        "remove_rows" in hook["sql"]
+        for node in expected_built
+        for hook in production["nodes"][node]["config"].get("post-hook", [])
+    ):
+        expected_schemas.add("ci_marts_history")
     assert {row[0] for row in ci_schemas} == expected_schemas
