@@ -15,9 +15,9 @@
     published_from_version <= N < published_to_version. Publishing version N changes only
     what the builds since the last publication wrote: rows stamped after that publication's
     newest stamp (audit.published_watermarks) replace the rows of their keys, and the rows
-    the builds removed (recorded by remove_rows, below) are closed. G is the version that started the table: when the
-    mart's columns change, a new table starts, and the views of older versions keep reading
-    theirs until those versions are retired.
+    the builds removed (recorded by remove_rows, below) are closed. G is the version that
+    started the table: when the mart's columns change, a new table starts, and the views of
+    older versions keep reading theirs until those versions are retired.
 #}
 
 {% macro open_version() %}{{ return(2147483647) }}{% endmacro %}
@@ -28,8 +28,13 @@
 {% endmacro %}
 
 
+{% macro removed_keys_identifier(model_name) %}
+    {{ return(model_name ~ '__removed_keys') }}
+{% endmacro %}
+
+
 {% macro removed_keys_table(model_name) %}
-    {{ return(history_schema() ~ '.' ~ model_name ~ '__removed_keys') }}
+    {{ return(history_schema() ~ '.' ~ removed_keys_identifier(model_name)) }}
 {% endmacro %}
 
 
@@ -90,12 +95,20 @@
 {% endmacro %}
 
 
+{#- The mart's own columns of a build or history table: all but the two version columns. -#}
+{% macro mart_columns(relation) %}
+    {{ return(
+        adapter.get_columns_in_relation(relation)
+        | rejectattr('name', 'in', ['published_from_version', 'published_to_version'])
+        | list
+    ) }}
+{% endmacro %}
+
+
 {% macro column_signature(relation) %}
     {% set signature = [] %}
-    {% for column in adapter.get_columns_in_relation(relation) %}
-        {% if column.name not in ('published_from_version', 'published_to_version') %}
-            {% do signature.append(column.name ~ ' ' ~ column.data_type) %}
-        {% endif %}
+    {% for column in mart_columns(relation) %}
+        {% do signature.append(column.name ~ ' ' ~ column.data_type) %}
     {% endfor %}
     {{ return(signature) }}
 {% endmacro %}
@@ -112,10 +125,11 @@
     {% set keys = [node.config.unique_key] if node.config.unique_key is string else node.config.unique_key %}
     {% set key_list = keys | join(', ') %}
     {% set open = open_version() %}
+    {% set still_open = 'published_to_version = ' ~ open %}
     {% do run_write('create schema if not exists ' ~ schema) %}
     {% do ensure_published_watermarks() %}
     {% set removed_keys_recorded = adapter.get_relation(
-        database=target.database, schema=schema, identifier=node.name ~ '__removed_keys'
+        database=target.database, schema=schema, identifier=removed_keys_identifier(node.name)
     ) is not none %}
 
     {% set tables = history_tables(node.name) %}
@@ -151,7 +165,6 @@
             ) %}
         {% endif %}
         {% set published_until = "cast('" ~ watermark[0][0] ~ "' as timestamp)" %}
-        {% set still_open = 'published_to_version = ' ~ open %}
         {% set oldest_in_build = run_query('select min(built_at) from ' ~ build).rows[0][0] %}
         {% if oldest_in_build is not none and oldest_in_build > watermark[0][0] %}
             {#- A full refresh: every row is new. -#}
@@ -188,7 +201,7 @@
             {% do same_row.append('build_rows.' ~ column ~ ' = ' ~ current_table ~ '.' ~ column) %}
         {% endfor %}
         {% do run_write(
-            'update ' ~ history ~ ' set published_to_version = ' ~ version ~ ' where published_to_version = ' ~ open
+            'update ' ~ history ~ ' set published_to_version = ' ~ version ~ ' where ' ~ still_open
             ~ ' and not exists (select 1 from ' ~ build ~ ' as build_rows where ' ~ same_row | join(' and ') ~ ')'
         ) %}
         {% set counts = open_and_build_row_counts(history, build) %}
@@ -230,10 +243,8 @@
 {% macro create_row_version_view(node, schema_name, history_table, version) %}
     {% set history = api.Relation.create(database=target.database, schema=history_schema(), identifier=history_table) %}
     {% set columns = [] %}
-    {% for column in adapter.get_columns_in_relation(history) %}
-        {% if column.name not in ('published_from_version', 'published_to_version') %}
-            {% do columns.append(adapter.quote(column.name)) %}
-        {% endif %}
+    {% for column in mart_columns(history) %}
+        {% do columns.append(adapter.quote(column.name)) %}
     {% endfor %}
     {% do run_write(
         'create view ' ~ schema_name ~ '.' ~ node.name ~ ' as select ' ~ columns | join(', ')
