@@ -42,6 +42,8 @@
     A post-hook for an incremental mart published by row versions: delete the rows that
     match `condition`, and first record their keys, stamped with this build, so that the
     next publication closes exactly those rows without comparing the whole table.
+    The condition is evaluated once, to record; the delete then matches the few keys this
+    build recorded instead of evaluating the condition again.
 -#}
 {% macro remove_rows(relation, key_columns, condition) -%}
     {%- set removed = removed_keys_table(relation.identifier) -%}
@@ -51,7 +53,13 @@
     select {{ keys }}, built_at from {{ relation }} where 1 = 0;
     insert into {{ removed }}
     select {{ keys }}, {{ build_started_at() }} from {{ relation }} where {{ condition }};
-    delete from {{ relation }} where {{ condition }}
+    {#- A row "in" rather than a correlated "exists": DuckDB plans the exists with the big
+        table as the hash join's build side (0.6 s against 0.02 s at SF1). #}
+    delete from {{ relation }}
+    where ({{ keys }}) in (
+        select {{ keys }} from {{ removed }}
+        where built_at = {{ build_started_at() }}
+    )
 {%- endmacro %}
 
 

@@ -1,28 +1,33 @@
 -- Order lines that no longer exist: the line was cancelled, or its whole order was. The
 -- incremental fact deletes these keys after each run; a full build never had them.
+--
+-- Lines are matched against the few cancelled orders rather than joined to every order:
+-- this view is read by each incremental run of the fact, and a join of all lines with all
+-- orders (the "or" across both sides cannot be pushed below it) cost most of that run.
 with order_lines as (
 
     select * from {{ ref('stg_erp__order_lines') }}
 
 ),
 
-orders as (
+deleted_orders as (
 
-    select * from {{ ref('stg_erp__orders') }}
+    select order_id from {{ ref('stg_erp__orders') }}
+    where is_deleted
 
 ),
 
 deleted as (
 
     select
-        order_lines.order_id,
-        order_lines.line_number,
-        order_lines.is_deleted as is_line_deleted,
-        coalesce(orders.is_deleted, false) as is_order_deleted
+        order_id,
+        line_number,
+        is_deleted as is_line_deleted,
+        order_id in (select deleted_orders.order_id from deleted_orders) as is_order_deleted
     from order_lines
-    left join orders
-        on order_lines.order_id = orders.order_id
-    where order_lines.is_deleted or orders.is_deleted
+    where
+        is_deleted
+        or order_id in (select deleted_orders.order_id from deleted_orders)
 
 )
 

@@ -14,9 +14,8 @@
         on_schema_change='fail',
         indexes=latest_build_indexes(),
         post_hook="{{ remove_rows(this, ['order_id', 'line_number'],
-            'exists (select 1 from ' ~ ref('int_order_lines__deleted') ~ ' as deleted_lines'
-            ~ ' where deleted_lines.order_id = ' ~ this.identifier ~ '.order_id'
-            ~ ' and deleted_lines.line_number = ' ~ this.identifier ~ '.line_number)') }}",
+            '(order_id, line_number) in (select order_id, line_number from '
+            ~ ref('int_order_lines__deleted') ~ ')') }}",
     )
 }}
 
