@@ -17,7 +17,7 @@ deleted_orders as (
 
 ),
 
-deleted as (
+flagged as (
 
     select
         order_id,
@@ -25,9 +25,13 @@ deleted as (
         is_deleted as is_line_deleted,
         order_id in (select deleted_orders.order_id from deleted_orders) as is_order_deleted
     from order_lines
-    where
-        is_deleted
-        or order_id in (select deleted_orders.order_id from deleted_orders)
+
+),
+
+deleted as (
+
+    select * from flagged
+    where is_line_deleted or is_order_deleted
 
 )
 
