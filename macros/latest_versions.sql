@@ -26,39 +26,64 @@
             from ({{ versions_of_changed_keys(relation, key_columns) }}) as versions
         {%- endset -%}
     {%- else -%}
-        {#-
-            A full build: most keys have one version, which needs no ranking. Sorting only
-            the keys seen more than once (a hash over the key columns finds them) costs a
-            fraction of sorting every full-width row; at SF10, 60M order lines.
-        -#}
-        {%- set repeated_keys -%}
-            select {{ keys }}
-            from {{ relation }}
-            group by {{ keys }}
-            having count(*) > 1
-        {%- endset -%}
-        {%- set ranked_versions -%}
-            select
-                versions.*,
-                cast(1 as bigint) as version_rank
-            from {{ relation }} as versions
-            left join ({{ repeated_keys }}) as repeated_keys
-                on {{ keys_match(key_columns, 'versions', 'repeated_keys') }}
-            where repeated_keys.{{ key_columns[0] }} is null
-            union all
-            select
-                versions.*,
-                {{ newest_first(key_columns, 'versions') }} as version_rank
-            from {{ relation }} as versions
-            inner join ({{ repeated_keys }}) as repeated_keys
-                on {{ keys_match(key_columns, 'versions', 'repeated_keys') }}
-        {%- endset -%}
+        {#- A full build. `target is defined`: sqlfluff renders models without dbt's target. -#}
+        {%- if target is defined and target.type == 'postgres' -%}
+            {%- set ranked_versions = rank_every_version_in_one_sort(relation, key_columns) -%}
+        {%- else -%}
+            {%- set ranked_versions = rank_only_repeated_keys(relation, key_columns) -%}
+        {%- endif -%}
     {%- endif -%}
     select
         ranked.*,
         ranked._op = 'delete' as is_deleted
     from ({{ ranked_versions }}) as ranked
     where ranked.version_rank = 1{{ "" if keep_deletes else " and ranked._op <> 'delete'" }}
+{%- endmacro %}
+
+
+{#
+    A full build's ranking on DuckDB, where nothing says which keys changed: every version
+    of every key, each with its rank (1 for the newest). Most keys have one version, which
+    needs no ranking. Sorting only the keys seen more than once (a hash over the key
+    columns finds them) costs a fraction of sorting every full-width row; at SF10, 60M
+    order lines.
+#}
+{% macro rank_only_repeated_keys(relation, key_columns) -%}
+    {%- set keys = key_columns | join(', ') -%}
+    {%- set repeated_keys -%}
+        select {{ keys }}
+        from {{ relation }}
+        group by {{ keys }}
+        having count(*) > 1
+    {%- endset -%}
+    select
+        versions.*,
+        cast(1 as bigint) as version_rank
+    from {{ relation }} as versions
+    left join ({{ repeated_keys }}) as repeated_keys
+        on {{ keys_match(key_columns, 'versions', 'repeated_keys') }}
+    where repeated_keys.{{ key_columns[0] }} is null
+    union all
+    select
+        versions.*,
+        {{ newest_first(key_columns, 'versions') }} as version_rank
+    from {{ relation }} as versions
+    inner join ({{ repeated_keys }}) as repeated_keys
+        on {{ keys_match(key_columns, 'versions', 'repeated_keys') }}
+{%- endmacro %}
+
+
+{#-
+    The same on PostgreSQL: one sort of every version. Its planner computes the repeated
+    keys of rank_only_repeated_keys once per branch and, with the default work_mem, spills
+    both to disk: on the SF1 order lines that query took 21 s, this one 10 s (the window
+    stops at rank 1 per key). Decision 0015.
+-#}
+{% macro rank_every_version_in_one_sort(relation, key_columns) -%}
+    select
+        versions.*,
+        {{ newest_first(key_columns, 'versions') }} as version_rank
+    from {{ relation }} as versions
 {%- endmacro %}
 
 

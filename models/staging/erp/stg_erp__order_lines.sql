@@ -3,6 +3,9 @@
 -- a batch this table has not seen. Cancelled keys stay as tombstones (is_deleted), which
 -- is how an incremental run learns of a delete; readers filter them out. A full refresh
 -- ranks everything and gives the same table.
+--
+-- Unlogged on PostgreSQL (decision 0015): raw can rebuild it, so its writes skip the
+-- write-ahead log. After a crash PostgreSQL empties it, and the next run ranks every key again.
 {{
     config(
         materialized='incremental',
@@ -10,6 +13,7 @@
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         indexes=latest_build_indexes(),
+        unlogged=true,
     )
 }}
 
