@@ -16,7 +16,6 @@
     The result has the relation's columns, version_rank (always 1) and is_deleted.
 #}
 {% macro latest_versions(relation, key_columns, keep_deletes=false, only_changed_keys=false) -%}
-    {%- set keys = key_columns | join(', ') -%}
     {%- if only_changed_keys and is_incremental() -%}
         {#- An incremental run: few keys, so one ranking of all their versions. -#}
         {%- set ranked_versions -%}
