@@ -24,6 +24,9 @@ import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 ELT = Path(sys.executable).parent / "elt"
+DBT = Path(sys.executable).parent / "dbt"
+# Small dbt projects that tests build on purpose; they share the profiles.yml there.
+FIXTURE_PROJECTS_DIR = PROJECT_DIR / "tests" / "dbt_fixtures"
 TEST_SCALE_FACTOR = "0.01"
 
 
@@ -56,6 +59,17 @@ class Workspace:
                 f"stdout:\n{completed.stdout[-6000:]}\nstderr:\n{completed.stderr[-3000:]}"
             )
         return completed
+
+    def dbt(self, target: str, *args: str, project_dir: Path = PROJECT_DIR) -> subprocess.CompletedProcess[str]:
+        """One dbt command on this workspace's warehouse; the caller checks its exit code.
+
+        The main project by default, or a fixture project under tests/dbt_fixtures.
+        """
+        profiles_dir = PROJECT_DIR if project_dir == PROJECT_DIR else FIXTURE_PROJECTS_DIR
+        command = [str(DBT), *args, "--project-dir", str(project_dir), "--profiles-dir", str(profiles_dir)]
+        return subprocess.run(
+            [*command, "--target", target], cwd=project_dir, env=self.env, capture_output=True, text=True, check=False
+        )
 
     def manifest(self, batch_id: str) -> dict:
         return json.loads((self.landing_dir / batch_id / "manifest.json").read_text())

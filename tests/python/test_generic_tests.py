@@ -9,34 +9,19 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-from conftest import PROJECT_DIR
+from conftest import FIXTURE_PROJECTS_DIR, PROJECT_DIR
 
-FIXTURE_PROJECT = PROJECT_DIR / "tests" / "dbt_fixtures" / "generic_tests"
-DBT = Path(sys.executable).parent / "dbt"
+FIXTURE_PROJECT = FIXTURE_PROJECTS_DIR / "generic_tests"
 
 
 def test_each_generic_test_passes_clean_data_and_fails_broken_data(engine) -> None:
     target, workspace, _ = engine
 
-    def dbt(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [str(DBT), *args, "--project-dir", str(FIXTURE_PROJECT), "--profiles-dir", str(FIXTURE_PROJECT)]
-        return subprocess.run(
-            [*command, "--target", target],
-            cwd=FIXTURE_PROJECT,
-            env=workspace.env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-
-    seeded = dbt("seed")
+    seeded = workspace.dbt(target, "seed", project_dir=FIXTURE_PROJECT)
     assert seeded.returncode == 0, seeded.stdout[-3000:]
     # `dbt test`, not `build`: a failing test must not stop the others from running.
-    completed = dbt("test")
+    completed = workspace.dbt(target, "test", project_dir=FIXTURE_PROJECT)
     results = json.loads((workspace.dbt_target_dir / "run_results.json").read_text())["results"]
     outcomes = {
         result["unique_id"].split(".")[2]: result["status"]

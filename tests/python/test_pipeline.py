@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import DIRTY_DAYS, DIRTY_SEED, PROJECT_DIR, TEST_SCALE_FACTOR, warehouse_execute
+from conftest import DIRTY_DAYS, DIRTY_SEED, TEST_SCALE_FACTOR, warehouse_execute
 from expected import net_revenue_total, parquet_rows
 
-DBT = Path(sys.executable).parent / "dbt"
 ENTITY_FILES = {
     "regions": "regions.parquet",
     "nations": "nations.parquet",
@@ -79,18 +76,6 @@ def test_run_builds_tested_marts_that_match_the_landed_files(engine) -> None:
 def build_statuses(workspace) -> dict[str, str]:
     run_results = json.loads((workspace.dbt_target_dir / "build_run_results.json").read_text())
     return {result["unique_id"]: result["status"] for result in run_results["results"]}
-
-
-def dbt_command(workspace, target: str, *arguments: str) -> subprocess.CompletedProcess:
-    """One dbt command on the workspace's warehouse; the caller checks its exit code."""
-    return subprocess.run(
-        [str(DBT), *arguments, "--target", target],
-        cwd=PROJECT_DIR,
-        env=workspace.env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 INTERMEDIATE_VIEWS = ("int_order_lines__joined_to_orders", "int_order_lines__deleted")
@@ -172,7 +157,7 @@ def test_a_dirty_feed_builds_green_and_incremental_models_equal_a_full_refresh(e
         assert sorted(persistence) == sorted((model, "u") for model in staging_tables)
     for model in staging_tables:
         warehouse_execute(target, workspace.env, f"delete from staging.{model}")
-    rebuilt = dbt_command(workspace, target, "run", "--select", *staging_tables)
+    rebuilt = workspace.dbt(target, "run", "--select", *staging_tables)
     assert rebuilt.returncode == 0, rebuilt.stdout[-3000:]
     assert {model: rows_of(model) for model in staging_tables} == {
         model: built_incrementally[model] for model in staging_tables
@@ -180,9 +165,7 @@ def test_a_dirty_feed_builds_green_and_incremental_models_equal_a_full_refresh(e
 
     # With the views that read the staging tables: on PostgreSQL, replacing a table drops
     # the views on it, and the fact's unit tests read their columns.
-    refreshed = dbt_command(
-        workspace, target, "build", "--full-refresh", "--select", *incremental_models, *INTERMEDIATE_VIEWS
-    )
+    refreshed = workspace.dbt(target, "build", "--full-refresh", "--select", *incremental_models, *INTERMEDIATE_VIEWS)
     assert refreshed.returncode == 0, refreshed.stdout[-3000:]
     assert {model: rows_of(model) for model in incremental_models} == built_incrementally
     # A full refresh writes every row, so every row is tested again.
@@ -198,7 +181,7 @@ def test_a_dirty_feed_builds_green_and_incremental_models_equal_a_full_refresh(e
         "insert into marts_build.fct_order_lines select * from marts_build.fct_order_lines "
         f"where order_id = {fact_key[0]} and line_number = {fact_key[1]}",
     )
-    tested = dbt_command(workspace, target, "test", "--select", "fct_order_lines")
+    tested = workspace.dbt(target, "test", "--select", "fct_order_lines")
     assert tested.returncode == 1 and "unique_combination_of_columns_fct_order_lines" in tested.stdout, tested.stdout[
         -3000:
     ]
