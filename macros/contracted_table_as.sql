@@ -25,7 +25,7 @@
     {%- for column in model['columns'].values() -%}
         {%- set name = contract_column_name(column) -%}
         {%- do casts.append('cast(' ~ name ~ ' as ' ~ column['data_type'] ~ ') as ' ~ name) -%}
-        {%- if column.get('constraints') -%}
+        {%- if column.get('constraints', []) | selectattr('type', 'equalto', 'not_null') | list -%}
             {%- do not_nulls.append('alter column ' ~ name ~ ' set not null') -%}
         {%- endif -%}
     {%- endfor -%}

@@ -16,7 +16,6 @@ import shutil
 import socket
 import struct
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -31,11 +30,10 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, Playwright, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from conftest import PROJECT_DIR, TEST_SCALE_FACTOR, Workspace, make_workspace
+from conftest import DBT, PROJECT_DIR, TEST_SCALE_FACTOR, Workspace, make_workspace
 
 pytestmark = pytest.mark.e2e
 
-DBT = Path(sys.executable).parent / "dbt"
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 # --no-sandbox: CI containers run as root, where Chromium's sandbox refuses to start. The other two
 # keep the browser from reaching out (there is no network here, and a test should not wait on one).
