@@ -13,6 +13,7 @@ gives the same JSON results without touching this process's logging or output.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -206,9 +207,9 @@ def _grains(tests: list[dict]) -> list[tuple[str, ...]]:
     grains = []
     for test in tests:
         name, kwargs = test["test_metadata"]["name"], test["test_metadata"].get("kwargs", {})
-        if name == "unique" and test.get("column_name"):
+        if name in ("unique", "unique_and_not_null") and test.get("column_name"):
             grains.append((test["column_name"].lower(),))
-        elif name == "unique_combination_of_columns":
+        elif name in ("unique_combination_of_columns", "unique_and_not_null"):
             grains.append(tuple(str(column).lower() for column in kwargs.get("combination_of_columns", [])))
     return grains
 
@@ -222,14 +223,25 @@ def _not_null_columns(model: dict, tests: list[dict]) -> set[str]:
     """Columns kept free of nulls by a not_null test or by a not-null constraint the database enforces."""
     # Any other filter (config where) leaves rows untested, so that test does not count.
     # A not_null test declared on the model rather than its column names it in its arguments.
+    # unique_and_not_null tests its key columns for nulls too, on the column or the model.
     named = (
         (test.get("column_name") or test["test_metadata"].get("kwargs", {}).get("column_name"), test)
         for test in tests
         if test["test_metadata"]["name"] == "not_null"
     )
+    keys = (
+        (str(column), test)
+        for test in tests
+        if test["test_metadata"]["name"] == "unique_and_not_null"
+        for column in (
+            [test["column_name"]]
+            if test.get("column_name")
+            else test["test_metadata"].get("kwargs", {}).get("combination_of_columns", [])
+        )
+    )
     tested = {
         column.lower()
-        for column, test in named
+        for column, test in itertools.chain(named, keys)
         if column and test["config"].get("where") in (None, "", LATEST_BUILD_SCOPE)
     }
     # A view enforces nothing; a table with an enforced contract rejects a null on write.

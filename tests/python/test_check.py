@@ -50,6 +50,7 @@ EXPECTED = {
     "2b. a declared but unenforced constraint, or a filtered test, leaves the grain untested": [
         ("models/intermediate/_int__enriched.yml", "grain_has_not_null_test", "int_orders__open_view"),
         ("models/intermediate/_int__enriched.yml", "grain_has_not_null_test", "int_orders__partly_tested"),
+        ("models/intermediate/_int__enriched.yml", "grain_has_not_null_test", "int_orders__key_partly_tested"),
     ],
     "3. staging selects only from sources, nothing else does": [
         (STAGING_INVOICES, "check_lineage_permitted_upstream_models"),
