@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SQL_DIRS := models macros tests/dbt analyses snapshots
 
-.PHONY: run run-pg test lint fix check precommit ci-slim docs clean bench bench-load
+.PHONY: run run-pg test unit-test lint fix check precommit ci-slim docs clean bench bench-load
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ bench: $(STAMP)
 ## bench-load: load throughput at SF1 against DuckDB CTAS and PostgreSQL COPY (see benchmarks/README.md)
 bench-load: $(STAMP)
 	$(BIN)/python benchmarks/load_throughput.py --scale-factor 1 --runs 3
+
+## unit-test: dbt's unit tests (each model's SQL on fixed rows) on a built warehouse; CI runs them, the scheduled job does not (decision 0018)
+TARGET ?= dev
+unit-test: $(STAMP)
+	$(BIN)/dbt test --select test_type:unit --profiles-dir . --target $(TARGET)
 
 ## lint: sqlfluff over every SQL file, ruff over the Python
 lint: $(STAMP)

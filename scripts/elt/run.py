@@ -11,7 +11,7 @@ import psycopg
 from rich.console import Console
 
 from elt import local_pg
-from elt.dbt import BUILD_RESULTS, DbtSummary, dbt_target_dir, publish_marts, run_dbt
+from elt.dbt import BUILD_RESULTS, PRODUCTION_BUILD_ARGS, DbtSummary, dbt_target_dir, publish_marts, run_dbt
 from elt.errors import EltError
 from elt.generate.export import generate_all
 from elt.generate.manifest import Manifest
@@ -91,7 +91,16 @@ def _run_stages(
         # first build rebuilds them from raw.
         refresh = ["--full-refresh"] if replay is not None else []
         try:
-            summary.builds.append(run_dbt(paths.project_dir, target, "build", *refresh, keep_results_as=BUILD_RESULTS))
+            summary.builds.append(
+                run_dbt(
+                    paths.project_dir,
+                    target,
+                    "build",
+                    *PRODUCTION_BUILD_ARGS,
+                    *refresh,
+                    keep_results_as=BUILD_RESULTS,
+                )
+            )
         finally:
             record.add_build(dbt_target_dir(paths.project_dir) / BUILD_RESULTS)
         if replay is not None:

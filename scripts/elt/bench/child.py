@@ -15,14 +15,15 @@ import json
 import sys
 import time
 
-from elt.dbt import dbt_target_dir, publish_marts, run_dbt
+from elt.dbt import PRODUCTION_BUILD_ARGS, dbt_target_dir, publish_marts, run_dbt
 from elt.load.loader import load_pending
 from elt.settings import Paths
 
 
 def _dbt_build(paths: Paths, target: str) -> tuple[float, dict[str, float]]:
     started = time.perf_counter()
-    run_dbt(paths.project_dir, target, "build", "--quiet")
+    # The build `elt run` runs, without its console output.
+    run_dbt(paths.project_dir, target, "build", *PRODUCTION_BUILD_ARGS, "--quiet")
     seconds = time.perf_counter() - started
     run_results = json.loads((dbt_target_dir(paths.project_dir) / "run_results.json").read_text())
     nodes = {item["unique_id"]: round(item["execution_time"], 3) for item in run_results["results"]}
