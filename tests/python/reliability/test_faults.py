@@ -43,6 +43,7 @@ from conftest import (
     warehouse_query,
 )
 from elt import local_pg
+from elt.dbt import PRODUCTION_BUILD_ARGS
 from elt.faults import (
     KILL_AT_VARIABLE,
     PAUSE_AT_VARIABLE,
@@ -266,6 +267,8 @@ def restartable_postgres(tmp_path: Path) -> Iterator[tuple[dict[str, str], Calla
 
 
 RESTART_PAUSE_SECONDS = 10
+# The command `elt run` names when its build fails.
+SCHEDULED_BUILD = " ".join(("dbt build", *PRODUCTION_BUILD_ARGS))
 
 
 def test_postgres_restarted_mid_build(
@@ -299,7 +302,7 @@ def test_postgres_restarted_mid_build(
 
         assert first.returncode == 1, (stdout[-3000:], stderr[-3000:])
         assert "Traceback" not in stderr
-        assert "`dbt build` failed on target pg" in stderr and "fct_order_lines" in stderr, stderr
+        assert f"`{SCHEDULED_BUILD}` failed on target pg" in stderr and "fct_order_lines" in stderr, stderr
         assert "terminat" in stderr or "closed the connection" in stderr, stderr
         assert_every_ledger_batch_complete(pipeline.query)
 
@@ -355,7 +358,7 @@ def test_disk_full_on_the_duckdb_file(
         assert f"batch {FIRST_DAILY_BATCH} failed" in failed.stderr
         assert warehouse_fingerprint(pipeline.query, ("raw",)) == raw_before, "a half-written batch is in raw"
     else:
-        assert "`dbt build` failed on target dev" in failed.stderr
+        assert f"`{SCHEDULED_BUILD}` failed on target dev" in failed.stderr
 
     recover_and_compare(
         f"disk full on the DuckDB file while {'loading' if stage == 'load' else 'building'} the first daily batch",
