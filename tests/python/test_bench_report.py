@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from elt.bench.harness import TARGETS_END, TARGETS_START, growth, write_targets
+from elt.bench.harness import TARGETS_END, TARGETS_START, concurrency, growth, write_targets
 
 
 def full_build(scale_factor: float, median_seconds: float, peak_rss_mb: float) -> dict:
@@ -57,3 +57,20 @@ def test_targets_table_is_rewritten_from_the_results_and_the_rest_of_the_readme_
     assert "9,000 MB | **no**" in rows["SF10 on DuckDB: peak memory < 8 GiB"]
     assert "time x9.5 for scale x10.0" in rows["SF1 -> SF10 on DuckDB: time grows no worse than linearly"]
     assert "| yes |" in rows["SF1 -> SF10 on DuckDB: time grows no worse than linearly"]
+
+
+def test_concurrency_counts_the_time_each_number_of_nodes_ran_and_who_ran_alone() -> None:
+    # Two threads, by hand: staging alone 0-2; a test beside the fact 2-3; the fact
+    # alone 3-6; nothing 6-6.5; the report alone 6.5-7. The build took 9 s of wall time.
+    spans = {
+        "model.staging": [100.0, 102.0],
+        "test.staging": [102.0, 103.0],
+        "model.fact": [102.0, 106.0],
+        "model.report": [106.5, 107.0],
+    }
+    profile = concurrency(spans, build_seconds=9.0)
+    assert profile["seconds_with_nodes_running"] == {"0": 0.5, "1": 5.5, "2": 1.0}
+    assert profile["ran_alone_longest"] == {"model.fact": 3.0, "model.staging": 2.0, "model.report": 0.5}
+    # 7 s from the first node's start to the last node's end: 2 s outside any node.
+    assert profile["outside_nodes_seconds"] == 2.0
+    assert profile["build_seconds"] == 9.0

@@ -14,20 +14,39 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import datetime
 
 from elt.dbt import PRODUCTION_BUILD_ARGS, dbt_target_dir, publish_marts, run_dbt
 from elt.load.loader import load_pending
 from elt.settings import Paths
 
 
-def _dbt_build(paths: Paths, target: str) -> tuple[float, dict[str, float]]:
+def _dbt_build(paths: Paths, target: str) -> tuple[float, dict]:
+    """The build's wall time, and per node: dbt's execution time and its [start, end] in seconds."""
     started = time.perf_counter()
     # The build `elt run` runs, without its console output.
     run_dbt(paths.project_dir, target, "build", *PRODUCTION_BUILD_ARGS, "--quiet")
     seconds = time.perf_counter() - started
     run_results = json.loads((dbt_target_dir(paths.project_dir) / "run_results.json").read_text())
-    nodes = {item["unique_id"]: round(item["execution_time"], 3) for item in run_results["results"]}
+    nodes = {
+        item["unique_id"]: {"seconds": round(item["execution_time"], 3), "span": _node_span(item)}
+        for item in run_results["results"]
+    }
     return seconds, nodes
+
+
+def _node_span(result: dict) -> list[float] | None:
+    """From the start of its compilation to the end of its execution, as epoch seconds."""
+    timing = {step["name"]: step for step in result.get("timing", [])}
+    first = timing.get("compile") or timing.get("execute")
+    last = timing.get("execute") or timing.get("compile")
+    if not first or not last or not first.get("started_at") or not last.get("completed_at"):
+        return None
+    return [_epoch(first["started_at"]), _epoch(last["completed_at"])]
+
+
+def _epoch(stamp: str) -> float:
+    return round(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp(), 3)
 
 
 def _publish(paths: Paths, target: str) -> float:

@@ -281,6 +281,7 @@ class Bench:
         pipeline_seconds = [run.seconds("load", "dbt_build", "publish") for run in pipelines]
         reference_seconds = [run.seconds("load", "reference_sql") for run in references]
         rows = pipelines[0].details["rows_loaded"]
+        median_pipeline = median_run(pipelines, pipeline_seconds)
         documents = [
             self.document(
                 scenario,
@@ -303,12 +304,13 @@ class Bench:
                         {"work": run.spec["work"], "stages": run.stages, "peak_rss_mb": run.peak_rss_mb}
                         for run in [*references, *pipelines]
                     ],
-                    "slowest_dbt_nodes": slowest(median_run(pipelines, pipeline_seconds).details["dbt_nodes"]),
+                    **build_profile(median_pipeline.details["dbt_nodes"], median_pipeline.stages["dbt_build"]),
                 },
             )
         ]
         if daily:
             daily_seconds = [run.seconds("daily_load", "daily_dbt_build", "daily_publish") for run in pipelines]
+            median_day = median_run(pipelines, daily_seconds)
             documents.append(
                 self.document(
                     "daily",
@@ -322,7 +324,7 @@ class Bench:
                         "daily_dbt_build_seconds": summary([run.stages["daily_dbt_build"] for run in pipelines]),
                         "daily_publish_seconds": summary([run.stages["daily_publish"] for run in pipelines]),
                         "peak_rss_mb": {"pipeline": max(run.peak_rss_mb for run in pipelines)},
-                        "slowest_dbt_nodes": slowest(median_run(pipelines, daily_seconds).details["daily_dbt_nodes"]),
+                        **build_profile(median_day.details["daily_dbt_nodes"], median_day.stages["daily_dbt_build"]),
                     },
                 )
             )
@@ -338,6 +340,7 @@ class Bench:
                 runs.append(self.measure(spec, self.child_env("duckdb", landing, warehouse)))
             self.console.print(f"kpi run {run}: {runs[-1].stages}")
         seconds = [run.seconds("load", "dbt_build", "publish") for run in runs]
+        median_kpi = median_run(runs, seconds)
         return [
             self.document(
                 "kpi",
@@ -352,7 +355,7 @@ class Bench:
                     "transform_seconds": summary([run.stages["dbt_build"] for run in runs]),
                     "publish_seconds": summary([run.stages["publish"] for run in runs]),
                     "peak_rss_mb": {"pipeline": max(run.peak_rss_mb for run in runs)},
-                    "slowest_dbt_nodes": slowest(median_run(runs, seconds).details["dbt_nodes"]),
+                    **build_profile(median_kpi.details["dbt_nodes"], median_kpi.stages["dbt_build"]),
                 },
             )
         ]
@@ -454,6 +457,51 @@ def summary(values: list[float]) -> dict:
 def median_run(runs: list[Measured], seconds: list[float]) -> Measured:
     middle = sorted(range(len(runs)), key=seconds.__getitem__)[len(runs) // 2]
     return runs[middle]
+
+
+def build_profile(nodes: dict[str, dict], build_seconds: float) -> dict:
+    """Where a `dbt build`'s wall time went: its slowest nodes, and how many ran at once.
+
+    The wall time a build can save is on its critical path: the stretches where a single
+    node runs (the other dbt threads wait for it, since a node waits for every test of
+    its parents) and the time outside any node (dbt's start, parse check and artifacts).
+    """
+    return {
+        "slowest_dbt_nodes": slowest({node: timing["seconds"] for node, timing in nodes.items()}),
+        "dbt_concurrency": concurrency(
+            {node: timing["span"] for node, timing in nodes.items() if timing.get("span")}, build_seconds
+        ),
+    }
+
+
+def concurrency(spans: dict[str, list[float]], build_seconds: float, count: int = 5) -> dict:
+    """Seconds with 0, 1, 2... nodes running, and the nodes that ran alone longest.
+
+    `spans` maps each node to its [start, end] in epoch seconds.
+    """
+    events = sorted(
+        itertools.chain.from_iterable(((start, 1, node), (end, -1, node)) for node, (start, end) in spans.items())
+    )
+    running: set[str] = set()
+    by_count: dict[int, float] = {}
+    alone: dict[str, float] = {}
+    previous = events[0][0] if events else 0.0
+    for moment, change, node in events:
+        elapsed = moment - previous
+        by_count[len(running)] = by_count.get(len(running), 0.0) + elapsed
+        if len(running) == 1:
+            (only,) = running
+            alone[only] = alone.get(only, 0.0) + elapsed
+        (running.add if change > 0 else running.discard)(node)
+        previous = moment
+    span = (events[-1][0] - events[0][0]) if events else 0.0
+    longest_alone = sorted(alone.items(), key=lambda item: item[1], reverse=True)[:count]
+    return {
+        "build_seconds": round(build_seconds, 3),
+        "outside_nodes_seconds": round(build_seconds - span, 3),
+        "seconds_with_nodes_running": {str(nodes): round(seconds, 3) for nodes, seconds in sorted(by_count.items())},
+        "ran_alone_longest": {node: round(seconds, 3) for node, seconds in longest_alone},
+    }
 
 
 def slowest(nodes: dict[str, float], count: int = 12) -> dict[str, float]:
