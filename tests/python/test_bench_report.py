@@ -61,12 +61,14 @@ def test_targets_table_is_rewritten_from_the_results_and_the_rest_of_the_readme_
 
 def test_concurrency_counts_the_time_each_number_of_nodes_ran_and_who_ran_alone() -> None:
     # Two threads, by hand: staging alone 0-2; a test beside the fact 2-3; the fact
-    # alone 3-6; nothing 6-6.5; the report alone 6.5-7. The build took 9 s of wall time.
+    # alone 3-6; nothing 6-6.5; the report alone 6.5-7; an exposure takes no time. The
+    # build took 9 s of wall time.
     spans = {
         "model.staging": [100.0, 102.0],
         "test.staging": [102.0, 103.0],
         "model.fact": [102.0, 106.0],
         "model.report": [106.5, 107.0],
+        "exposure.dashboard": [104.0, 104.0],
     }
     profile = concurrency(spans, build_seconds=9.0)
     assert profile["seconds_with_nodes_running"] == {"0": 0.5, "1": 5.5, "2": 1.0}

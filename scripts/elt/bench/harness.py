@@ -477,10 +477,13 @@ def build_profile(nodes: dict[str, dict], build_seconds: float) -> dict:
 def concurrency(spans: dict[str, list[float]], build_seconds: float, count: int = 5) -> dict:
     """Seconds with 0, 1, 2... nodes running, and the nodes that ran alone longest.
 
-    `spans` maps each node to its [start, end] in epoch seconds.
+    `spans` maps each node to its [start, end] in epoch seconds. A node that took no time
+    (an exposure) is left out: its end would sort before its start.
     """
     events = sorted(
-        itertools.chain.from_iterable(((start, 1, node), (end, -1, node)) for node, (start, end) in spans.items())
+        itertools.chain.from_iterable(
+            ((start, 1, node), (end, -1, node)) for node, (start, end) in spans.items() if end > start
+        )
     )
     running: set[str] = set()
     by_count: dict[int, float] = {}
