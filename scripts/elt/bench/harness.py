@@ -462,9 +462,10 @@ def median_run(runs: list[Measured], seconds: list[float]) -> Measured:
 def build_profile(nodes: dict[str, dict], build_seconds: float) -> dict:
     """Where a `dbt build`'s wall time went: its slowest nodes, and how many ran at once.
 
-    The wall time a build can save is on its critical path: the stretches where a single
-    node runs (the other dbt threads wait for it, since a node waits for every test of
-    its parents) and the time outside any node (dbt's start, parse check and artifacts).
+    The stretches where one node runs alone are the build's critical path: the other dbt
+    threads wait for it, since a node waits for every test of its parents. Whether a core
+    idles meanwhile depends on the engine (DuckDB runs each query on every core). The time
+    outside any node is dbt's start, its partial-parse check and its artifacts.
     """
     return {
         "slowest_dbt_nodes": slowest({node: timing["seconds"] for node, timing in nodes.items()}),
