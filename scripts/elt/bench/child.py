@@ -36,13 +36,12 @@ def _dbt_build(paths: Paths, target: str) -> tuple[float, dict]:
 
 
 def _node_span(result: dict) -> list[float] | None:
-    """From the start of its compilation to the end of its execution, as epoch seconds."""
-    timing = {step["name"]: step for step in result.get("timing", [])}
-    first = timing.get("compile") or timing.get("execute")
-    last = timing.get("execute") or timing.get("compile")
-    if not first or not last or not first.get("started_at") or not last.get("completed_at"):
+    """From the start of its first timed step (compile) to the end of its last (execute), as
+    epoch seconds; None for a node dbt timed no step of."""
+    steps = [step for step in result.get("timing", []) if step.get("started_at") and step.get("completed_at")]
+    if not steps:
         return None
-    return [_epoch(first["started_at"]), _epoch(last["completed_at"])]
+    return [min(_epoch(step["started_at"]) for step in steps), max(_epoch(step["completed_at"]) for step in steps)]
 
 
 def _epoch(stamp: str) -> float:
