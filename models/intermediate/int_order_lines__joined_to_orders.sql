@@ -33,8 +33,12 @@ joined as (
         order_lines.return_flag,
         order_lines.line_status,
         order_lines.ship_mode,
-        -- The later of the line's and the order's latest change: what the fact's
-        -- incremental runs compare against to find the lines to rebuild.
+        -- When the line's and the order's latest versions came: apart, an incremental run
+        -- of the fact can filter each table where it is read rather than join every line
+        -- with its order first.
+        order_lines.source_business_date as line_changed_date,
+        orders.source_business_date as order_changed_date,
+        -- The later of the two: a line's last change, which the fact keeps.
         greatest(order_lines.source_business_date, orders.source_business_date) as last_changed_date
     from order_lines
     inner join orders

@@ -3,9 +3,10 @@
 --
 -- Incremental: each run rebuilds the lines whose line or order changed within the lookback
 -- window (var fct_order_lines_lookback_days) before the newest change already in the table,
--- which takes in lines that arrive a day or two after their order. Lines cancelled upstream
--- (int_order_lines__deleted) are removed by the post-hook, which records their keys for the
--- publication (decision 0014). A full refresh gives the same table.
+-- which takes in lines that arrive a day or two after their order. Lines cancelled upstream,
+-- alone or with their order (int_order_lines__deleted, int_orders__deleted), are removed by
+-- the post-hook, which records their keys for the publication (decision 0014). A full
+-- refresh gives the same table.
 {{
     config(
         materialized='incremental',
@@ -15,32 +16,30 @@
         indexes=latest_build_indexes(),
         post_hook="{{ remove_rows(this, ['order_id', 'line_number'],
             '(order_id, line_number) in (select order_id, line_number from '
-            ~ ref('int_order_lines__deleted') ~ ')') }}",
+            ~ ref('int_order_lines__deleted') ~ ')'
+            ~ ' or order_id in (select order_id from ' ~ ref('int_orders__deleted') ~ ')') }}",
     )
 }}
 
-with joined_lines as (
-
-    select * from {{ ref('int_order_lines__joined_to_orders') }}
-
-),
-
+{% set window_start = none %}
 {% if is_incremental() %}
-    rebuild_window as (
-
-        select max(last_changed_date) - {{ var('fct_order_lines_lookback_days') }} as first_changed_date
-        from {{ this }}
-
-    ),
+    {% set window_start = incremental_boundary(
+        this, 'max(last_changed_date) - ' ~ var('fct_order_lines_lookback_days'), 'date') %}
 {% endif %}
 
-order_lines as (
+with order_lines as (
 
-    select joined_lines.*
-    from joined_lines
-    {% if is_incremental() %}
-        inner join rebuild_window
-            on joined_lines.last_changed_date >= rebuild_window.first_changed_date
+    {% if window_start %}
+        -- A line changed within the window, or its order did: two branches, so each
+        -- staging table is filtered where it is read (decision 0019). Each names the view
+        -- itself: PostgreSQL would compute a CTE read twice once, in full, for both.
+        select * from {{ ref('int_order_lines__joined_to_orders') }}
+        where line_changed_date >= {{ window_start }}
+        union all
+        select * from {{ ref('int_order_lines__joined_to_orders') }}
+        where order_changed_date >= {{ window_start }} and line_changed_date < {{ window_start }}
+    {% else %}
+        select * from {{ ref('int_order_lines__joined_to_orders') }}
     {% endif %}
 
 ),

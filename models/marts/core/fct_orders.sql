@@ -21,27 +21,25 @@
     )
 }}
 
+{% set last_built_at = none %}
 {% if is_incremental() %}
-    with last_build as (
+    {% set last_built_at = incremental_boundary(this, 'max(built_at)', 'timestamp') %}
+{% endif %}
 
-        select max(built_at) as built_at
-        from {{ this }}
-
-    ),
-
-    touched_orders as (
+{% if last_built_at %}
+    with touched_orders as (
 
         select order_lines.order_id
         from {{ ref('fct_order_lines') }} as order_lines
-        inner join last_build on order_lines.built_at > last_build.built_at
+        where order_lines.built_at > {{ last_built_at }}
         union
         select staged_lines.order_id
         from {{ ref('stg_erp__order_lines') }} as staged_lines
-        inner join last_build on staged_lines.built_at > last_build.built_at
+        where staged_lines.built_at > {{ last_built_at }}
         union
         select staged_orders.order_id
         from {{ ref('stg_erp__orders') }} as staged_orders
-        inner join last_build on staged_orders.built_at > last_build.built_at
+        where staged_orders.built_at > {{ last_built_at }}
 
     ),
 
