@@ -21,11 +21,8 @@
     )
 }}
 
-{% set window_start = none %}
-{% if is_incremental() %}
-    {% set window_start = incremental_boundary(
-        this, 'max(last_changed_date) - ' ~ var('fct_order_lines_lookback_days'), 'date') %}
-{% endif %}
+{% set window_start = incremental_boundary(
+    'max(last_changed_date) - ' ~ var('fct_order_lines_lookback_days'), 'date') %}
 
 with order_lines as (
 

@@ -21,10 +21,7 @@
     )
 }}
 
-{% set last_built_at = none %}
-{% if is_incremental() %}
-    {% set last_built_at = incremental_boundary(this, 'max(built_at)', 'timestamp') %}
-{% endif %}
+{% set last_built_at = incremental_boundary('max(built_at)', 'timestamp') %}
 
 {% if last_built_at %}
     with touched_orders as (
