@@ -111,6 +111,11 @@
     batch ids the table holds, not from a load timestamp, so a clock that steps back cannot
     hide a batch. A batch all of whose keys were later superseded is no longer in the table
     and is ranked again on every run: wasted work, never a wrong row.
+
+    The new batch ids are read with a query before the model's SQL runs and reach that SQL
+    as a list of literals (decision 0020). PostgreSQL estimates from its statistics how few
+    raw rows they hold; with the `not in (subquery)` it assumed half of raw, sized the
+    join's hash table for 600,000 keys, and spilled both sides to disk.
 #}
 {% macro versions_of_changed_keys(relation, key_columns) -%}
     select all_versions.*
@@ -118,9 +123,33 @@
     inner join (
         select distinct {{ key_columns | join(', ') }}
         from {{ relation }}
-        where _batch_id not in (select distinct seen.source_batch_id from {{ this }} as seen)
+        where {{ batch_id_in(batches_not_yet_in_this(relation)) }}
     ) as changed_keys
         on {{ keys_match(key_columns, 'all_versions', 'changed_keys') }}
+{%- endmacro %}
+
+
+{#- The batch ids in the raw `relation` that no row of {{ this }} comes from, sorted. -#}
+{% macro batches_not_yet_in_this(relation) -%}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set new_batches = run_query(
+        'select distinct _batch_id from ' ~ relation
+        ~ ' where _batch_id not in (select distinct seen.source_batch_id from ' ~ this ~ ' as seen)'
+        ~ ' order by _batch_id'
+    ) -%}
+    {{ return(new_batches.columns[0].values() | list) }}
+{%- endmacro %}
+
+
+{#- A filter on the raw lineage column _batch_id: one of these ids; false for none. -#}
+{% macro batch_id_in(batch_ids) -%}
+    {%- set literals = [] -%}
+    {%- for batch_id in batch_ids -%}
+        {%- do literals.append("'" ~ batch_id | replace("'", "''") ~ "'") -%}
+    {%- endfor -%}
+    {{ return('_batch_id in (' ~ literals | join(', ') ~ ')' if literals else 'false') }}
 {%- endmacro %}
 
 
