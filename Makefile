@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SQL_DIRS := models macros tests/dbt analyses snapshots
 
-.PHONY: run run-pg test unit-test lint fix check precommit ci-slim docs clean bench bench-load
+.PHONY: run run-pg test sql-tests lint fix check precommit ci-slim docs clean bench bench-load
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,10 +34,10 @@ bench: $(STAMP)
 bench-load: $(STAMP)
 	$(BIN)/python benchmarks/load_throughput.py --scale-factor 1 --runs 3
 
-## unit-test: dbt's unit tests (each model's SQL on fixed rows) on a built warehouse; CI runs them, the scheduled job does not (decision 0018)
+## sql-tests: the tests only a change to the SQL can fail, on a built warehouse: dbt's unit tests and the data tests tagged implied_by_parent_tests; CI runs them, the scheduled job does not (decisions 0018, 0021)
 TARGET ?= dev
-unit-test: $(STAMP)
-	$(BIN)/dbt test --select test_type:unit --profiles-dir . --target $(TARGET)
+sql-tests: $(STAMP)
+	$(BIN)/dbt test --select test_type:unit tag:implied_by_parent_tests --profiles-dir . --target $(TARGET)
 
 ## lint: sqlfluff over every SQL file, ruff over the Python
 lint: $(STAMP)

@@ -20,11 +20,19 @@ FAILED_STATUSES = ("error", "fail", "runtime error")
 # The last `dbt build`'s run_results.json, kept beside dbt's own in the target directory.
 BUILD_RESULTS = "build_run_results.json"
 
-# What the scheduled job adds to `dbt build` (decision 0018). Unit tests check the models'
-# SQL on fixed rows, which a day's data cannot change: they run in CI (`make test`, `elt
-# ci-slim`) and in a developer's own `dbt build`, not in every production build, as dbt's
-# documentation recommends.
-PRODUCTION_BUILD_ARGS = ("--exclude-resource-type", "unit_test")
+# The tag of a data test that passes whenever its parents' tests pass, unless the model's
+# SQL changes: a view that filters one tested table, or joins two on the one's key
+# (decision 0021).
+IMPLIED_TESTS_TAG = "implied_by_parent_tests"
+
+# What the scheduled job adds to `dbt build`. Unit tests (decision 0018) and the tests
+# tagged IMPLIED_TESTS_TAG check the models' SQL, which a day's data cannot change: they
+# run in CI (`make test`, `make sql-tests`, `elt ci-slim`) and in a developer's own `dbt
+# build`, not in every production build.
+PRODUCTION_BUILD_ARGS = ("--exclude-resource-type", "unit_test", "--exclude", f"tag:{IMPLIED_TESTS_TAG}")
+
+# What selects those tests, for `dbt test` on a built warehouse.
+SQL_TESTS_SELECTION = ("--select", "test_type:unit", f"tag:{IMPLIED_TESTS_TAG}")
 
 
 @dataclass(frozen=True)

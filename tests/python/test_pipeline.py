@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DIRTY_DAYS, DIRTY_SEED, TEST_SCALE_FACTOR, warehouse_execute
+from elt.dbt import IMPLIED_TESTS_TAG, SQL_TESTS_SELECTION
 from expected import net_revenue_total, parquet_rows
 
 ENTITY_FILES = {
@@ -38,16 +39,23 @@ def test_run_builds_tested_marts_that_match_the_landed_files(engine) -> None:
     failed = {node: status for node, status in statuses.items() if status not in ("success", "pass", "no-op")}
     assert not failed
 
-    # The scheduled job leaves the unit tests to CI (decision 0018); here, in CI, every one
-    # the project declares runs against the built warehouse and passes.
-    assert not any(node.startswith("unit_test.") for node in statuses)
-    declared = json.loads((workspace.dbt_target_dir / "manifest.json").read_text())["unit_tests"].keys()
-    unit_tested = workspace.dbt(target, "test", "--select", "test_type:unit")
-    assert unit_tested.returncode == 0, unit_tested.stdout[-3000:]
-    unit_results = json.loads((workspace.dbt_target_dir / "run_results.json").read_text())["results"]
-    assert declared and {result["unique_id"]: result["status"] for result in unit_results} == dict.fromkeys(
-        declared, "pass"
-    )
+    # The scheduled job leaves to CI the unit tests (decision 0018) and the data tests that
+    # their parents' tests imply (decision 0021); here, in CI, every one the project
+    # declares runs against the built warehouse and passes. The sets come from the manifest,
+    # not from the selection that runs them.
+    manifest = json.loads((workspace.dbt_target_dir / "manifest.json").read_text())
+    implied = {
+        unique_id
+        for unique_id, node in manifest["nodes"].items()
+        if node["resource_type"] == "test" and IMPLIED_TESTS_TAG in node["tags"]
+    }
+    declared = set(manifest["unit_tests"]) | implied
+    assert implied and manifest["unit_tests"]
+    assert not any(node.startswith("unit_test.") or node in implied for node in statuses)
+    sql_tested = workspace.dbt(target, "test", *SQL_TESTS_SELECTION)
+    assert sql_tested.returncode == 0, sql_tested.stdout[-3000:]
+    sql_results = json.loads((workspace.dbt_target_dir / "run_results.json").read_text())["results"]
+    assert {result["unique_id"]: result["status"] for result in sql_results} == dict.fromkeys(declared, "pass")
 
     batch_dir = next(path for path in workspace.landing_dir.iterdir() if path.name.endswith("-export"))
 
