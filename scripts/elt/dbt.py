@@ -21,8 +21,8 @@ FAILED_STATUSES = ("error", "fail", "runtime error")
 BUILD_RESULTS = "build_run_results.json"
 
 # The tag of a data test that passes whenever its parents' tests pass, unless the model's
-# SQL changes: a view that filters one tested table, or joins two on the one's key
-# (decision 0021).
+# SQL changes: a view that filters one tested table, or joins a tested table to another
+# on that other's tested key (decision 0021).
 IMPLIED_TESTS_TAG = "implied_by_parent_tests"
 
 # What the scheduled job adds to `dbt build`. Unit tests (decision 0018) and the tests
