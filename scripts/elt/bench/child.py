@@ -17,6 +17,7 @@ import time
 from datetime import datetime
 
 from elt.dbt import PRODUCTION_BUILD_ARGS, dbt_target_dir, publish_marts, run_dbt
+from elt.errors import EltError
 from elt.load.loader import load_pending
 from elt.settings import Paths
 
@@ -90,5 +91,10 @@ def main(spec: dict) -> dict:
 
 
 if __name__ == "__main__":
-    result = main(json.loads(sys.argv[1]))
+    try:
+        result = main(json.loads(sys.argv[1]))
+    except EltError as error:
+        # The parent quotes this output in its own error: the message, not a traceback.
+        sys.stderr.write(f"error: {error}\n")
+        sys.exit(1)
     sys.stdout.write("BENCH-RESULT " + json.dumps(result) + "\n")

@@ -592,13 +592,13 @@ def targets_table(results_dir: Path) -> str:
     ):
         document = _load_result(results_dir, f"{scenario}-{engine}-sf1")
         met = document["target"]["met"] if document else None
-        where = f"{document['measured_at'][:10]}, {document['machine'].get('commit', '')}" if document else ""
+        where = f"{document['measured_at'][:10]}, {document['machine'].get('commit') or ''}" if document else ""
         rows.append(f"| {wording} | ratio {_figures(document, 'ratio')} | {_met(met)} | {where} |")
     kpi = _load_result(results_dir, f"kpi-duckdb-sf{KPI_SCALE_FACTOR:g}")
     rows.append(
         "| 1M order lines, landing files to tested marts, DuckDB, warm: < 6 s "
         f"| {_figures(kpi, 'seconds')} | {_met(kpi['target']['met'] if kpi else None)} "
-        f"| {kpi['measured_at'][:10] + ', ' + kpi['machine'].get('commit', '') if kpi else ''} |"
+        f"| {kpi['measured_at'][:10] + ', ' + (kpi['machine'].get('commit') or '') if kpi else ''} |"
     )
     growth_doc = _load_result(results_dir, "growth-duckdb")
     step = next(
@@ -648,6 +648,20 @@ def run_bench(
 ) -> list[dict]:
     bench = Bench(paths, paths.project_dir / "benchmarks" / ".data", runs, console)
     documents: list[dict] = []
+    try:
+        _measure(bench, scenarios, engines, scale_factors, documents)
+    finally:
+        # Each results file is written as soon as its scenario is measured; the README log and
+        # targets table follow them even when a later run fails, so the two never disagree.
+        if documents:
+            append_to_readme(paths.project_dir / "benchmarks" / "README.md", documents)
+    return documents
+
+
+def _measure(
+    bench: Bench, scenarios: list[str], engines: list[str], scale_factors: list[float] | None, documents: list[dict]
+) -> None:
+    """Every scenario asked for, appending each document to `documents` as it is written."""
     for engine in engines:
         chosen = [*scale_factors] if scale_factors else [1.0]
         wanted = sorted({*chosen, *SCALE_FACTORS[engine]}) if "scale" in scenarios else chosen
@@ -669,8 +683,6 @@ def run_bench(
         for engine in engines:
             full_builds = [doc for doc in documents if doc["scenario"] in ("full", "scale") and doc["engine"] == engine]
             bench.write_growth(engine, full_builds)
-    append_to_readme(paths.project_dir / "benchmarks" / "README.md", documents)
-    return documents
 
 
 def growth(full_builds: list[dict]) -> list[dict]:
