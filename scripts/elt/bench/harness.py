@@ -517,7 +517,7 @@ def slowest(nodes: dict[str, float], count: int = 12) -> dict[str, float]:
     return {
         **dict(others[:count]),
         **dict(tests[:5]),
-        f"all {len(tests)} data and unit tests together": round(sum(seconds for _, seconds in tests), 3),
+        f"all {len(tests)} tests together": round(sum(seconds for _, seconds in tests), 3),
     }
 
 
