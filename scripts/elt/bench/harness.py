@@ -581,6 +581,11 @@ def _met(met: bool | None) -> str:
     return {True: "yes", False: "**no**", None: ""}[met]
 
 
+def _measured_at(timestamp: str, commit: str | None) -> str:
+    """The table's "measured at": the date, and the commit (none outside a git checkout)."""
+    return f"{timestamp[:10]}, {commit or ''}"
+
+
 def targets_table(results_dir: Path) -> str:
     """The issue's targets, each with the figure measured for it, from the results files."""
     rows = ["| target | measured (min / median) | met | measured at |", "|---|---|---|---|"]
@@ -592,20 +597,20 @@ def targets_table(results_dir: Path) -> str:
     ):
         document = _load_result(results_dir, f"{scenario}-{engine}-sf1")
         met = document["target"]["met"] if document else None
-        where = f"{document['measured_at'][:10]}, {document['machine'].get('commit') or ''}" if document else ""
+        where = _measured_at(document["measured_at"], document["machine"].get("commit")) if document else ""
         rows.append(f"| {wording} | ratio {_figures(document, 'ratio')} | {_met(met)} | {where} |")
     kpi = _load_result(results_dir, f"kpi-duckdb-sf{KPI_SCALE_FACTOR:g}")
     rows.append(
         "| 1M order lines, landing files to tested marts, DuckDB, warm: < 6 s "
         f"| {_figures(kpi, 'seconds')} | {_met(kpi['target']['met'] if kpi else None)} "
-        f"| {kpi['measured_at'][:10] + ', ' + (kpi['machine'].get('commit') or '') if kpi else ''} |"
+        f"| {_measured_at(kpi['measured_at'], kpi['machine'].get('commit')) if kpi else ''} |"
     )
     growth_doc = _load_result(results_dir, "growth-duckdb")
     step = next(
         (item for item in (growth_doc or {}).get("steps", []) if (item["from_sf"], item["to_sf"]) == (1.0, 10.0)),
         None,
     )
-    where = f"{growth_doc['measured_at'][:10]}, {growth_doc.get('commit') or ''}" if growth_doc else ""
+    where = _measured_at(growth_doc["measured_at"], growth_doc.get("commit")) if growth_doc else ""
     if step:
         rows.append(
             f"| SF10 on DuckDB: peak memory < 8 GiB | {step['peak_rss_mb'][1]:,.0f} MB "
