@@ -26,6 +26,8 @@ from conftest import ELT, PROJECT_DIR, TEST_SCALE_FACTOR, pg_connect
 from elt.bench.harness import BENCH_WAREHOUSE, KPI_SCALE_FACTOR, RESULTS_LOG_HEADING, TARGETS_END, TARGETS_START
 from elt.dbt import IMPLIED_TESTS_TAG
 
+SCALE_FACTOR = float(TEST_SCALE_FACTOR)
+
 # What a fresh clone does not hold: generated data, dbt's artifacts, the venv, git itself.
 NOT_IN_A_CLONE = shutil.ignore_patterns(
     ".git", ".venv", "target", "logs", "landing", "state", ".data", "*.duckdb*", ".local-pg",
@@ -105,7 +107,6 @@ def test_bench_measures_every_scenario_on_both_engines_from_a_clean_checkout(
     readme_path = project_copy / "benchmarks" / "README.md"
     readme_before = readme_path.read_text()
     started = datetime.now(UTC).replace(microsecond=0)
-    scale_factor = float(TEST_SCALE_FACTOR)
 
     completed = run_bench(
         project_copy, postgres_server,
@@ -116,7 +117,7 @@ def test_bench_measures_every_scenario_on_both_engines_from_a_clean_checkout(
 
     results = project_copy / "benchmarks" / "results"
     names = [
-        f"{scenario}-{engine}-sf{scale_factor:g}" for engine in ("duckdb", "postgres") for scenario in ("full", "daily")
+        f"{scenario}-{engine}-sf{SCALE_FACTOR:g}" for engine in ("duckdb", "postgres") for scenario in ("full", "daily")
     ]
     names.append(f"kpi-duckdb-sf{KPI_SCALE_FACTOR:g}")
     documents = {name: json.loads((results / f"{name}.json").read_text()) for name in names}
@@ -124,15 +125,15 @@ def test_bench_measures_every_scenario_on_both_engines_from_a_clean_checkout(
         # The KPI's file came with the copy: it must have been measured again, now.
         assert datetime.fromisoformat(document["measured_at"]) >= started, name
 
-    export, *days = batch_manifests(project_copy, scale_factor)
+    export, *days = batch_manifests(project_copy, SCALE_FACTOR)
     project_vars = yaml.safe_load((project_copy / "dbt_project.yml").read_text())["vars"]
     # The daily scenario warms up until history is pruned as on a steady day, then times one more.
     assert len(days) == int(project_vars["fct_order_lines_lookback_days"]) + 1 + int(
         project_vars["published_versions_kept"]
     )
     for engine in ("duckdb", "postgres"):
-        full = documents[f"full-{engine}-sf{scale_factor:g}"]
-        daily = documents[f"daily-{engine}-sf{scale_factor:g}"]
+        full = documents[f"full-{engine}-sf{SCALE_FACTOR:g}"]
+        daily = documents[f"daily-{engine}-sf{SCALE_FACTOR:g}"]
         assert full["rows_loaded"] == delivered_rows(export), engine
         assert daily["rows_loaded"] == delivered_rows(days[-1]), engine
         # The build timed is the scheduled one: every data test but those CI runs instead, no unit test.
@@ -191,11 +192,11 @@ def test_a_failed_run_stops_the_bench_with_its_error_and_keeps_what_was_measured
     assert "99_broken.sql: the reference SQL failed" in error and "no_such_mart" in error
     assert "Traceback" not in error
     results = project_copy / "benchmarks" / "results"
-    assert not (results / f"full-postgres-sf{float(TEST_SCALE_FACTOR):g}.json").exists()
+    assert not (results / f"full-postgres-sf{SCALE_FACTOR:g}.json").exists()
     # DuckDB was measured before PostgreSQL failed: its file and its log row are both there.
-    duckdb_result = json.loads((results / f"full-duckdb-sf{float(TEST_SCALE_FACTOR):g}.json").read_text())
+    duckdb_result = json.loads((results / f"full-duckdb-sf{SCALE_FACTOR:g}.json").read_text())
     logged = results_log(readme_path.read_text())
     assert logged[: len(logged_before)] == logged_before
-    assert [row.split(" | ")[2:5] for row in logged[len(logged_before) :]] == [["full", "duckdb", "0.01"]]
+    assert [row.split(" | ")[2:5] for row in logged[len(logged_before) :]] == [["full", "duckdb", f"{SCALE_FACTOR:g}"]]
     assert duckdb_result["ratio"]["all"][0] > 0
     assert bench_warehouses_left(project_copy, postgres_server) == []
