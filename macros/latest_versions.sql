@@ -1,28 +1,30 @@
 {#
     The current version of every key in an append-only raw table.
 
-    Raw keeps every version the ERP ever sent; the newest is the one from the latest
-    business date, then the latest batch that day, then the last row of that file (an
-    extract may repeat a key, and its last mention wins).
+    Raw keeps every version the ERP ever sent; the newest is the last in effect order
+    (macros/scd_history.sql, decision 0022): the latest business date, then the latest
+    batch that day, then the last row of that file, except that a key's first insert
+    always comes first, so an insert delivered after an update of its key never
+    overwrites the update. The SCD2 history follows the same order, so the current
+    version here and there is the same one.
 
     When the newest version is a delete, the key no longer exists: by default no row is
     returned for it. With keep_deletes, the tombstone is returned (key and lineage only,
-    is_deleted true), so a snapshot can close the key's history on the business date of
-    the delete, and an incremental model can remove the key.
+    is_deleted true), so an incremental model can remove the key.
 
     With only_changed_keys, inside an incremental model, only the keys with a version in a
     batch that {{ this }} has not seen yet are ranked (see versions_of_changed_keys).
 
-    The result has the relation's columns, version_rank (always 1) and is_deleted.
+    The result has the relation's columns, _effective_date, version_rank (always 1) and is_deleted.
 #}
 {% macro latest_versions(relation, key_columns, keep_deletes=false, only_changed_keys=false) -%}
     {%- if only_changed_keys and is_incremental() -%}
         {#- An incremental run: few keys, so one ranking of all their versions. -#}
         {%- set ranked_versions -%}
             select
-                versions.*,
-                {{ newest_first(key_columns, 'versions') }} as version_rank
-            from ({{ versions_of_changed_keys(relation, key_columns) }}) as versions
+                dated.*,
+                {{ newest_first(key_columns, 'dated') }} as version_rank
+            from ({{ with_effective_date(versions_of_changed_keys(relation, key_columns), key_columns) }}) as dated
         {%- endset -%}
     {%- else -%}
         {#- A full build. `target is defined`: sqlfluff renders models without dbt's target. -#}
@@ -55,8 +57,15 @@
         group by {{ keys }}
         having count(*) > 1
     {%- endset -%}
+    {%- set versions_of_repeated_keys -%}
+        select versions.*
+        from {{ relation }} as versions
+        inner join ({{ repeated_keys }}) as repeated_keys
+            on {{ keys_match(key_columns, 'versions', 'repeated_keys') }}
+    {%- endset -%}
     select
         versions.*,
+        cast(versions._business_date as date) as _effective_date,
         cast(1 as bigint) as version_rank
     from {{ relation }} as versions
     left join ({{ repeated_keys }}) as repeated_keys
@@ -64,11 +73,9 @@
     where repeated_keys.{{ key_columns[0] }} is null
     union all
     select
-        versions.*,
-        {{ newest_first(key_columns, 'versions') }} as version_rank
-    from {{ relation }} as versions
-    inner join ({{ repeated_keys }}) as repeated_keys
-        on {{ keys_match(key_columns, 'versions', 'repeated_keys') }}
+        dated.*,
+        {{ newest_first(key_columns, 'dated') }} as version_rank
+    from ({{ with_effective_date(versions_of_repeated_keys, key_columns) }}) as dated
 {%- endmacro %}
 
 
@@ -80,17 +87,26 @@
 -#}
 {% macro rank_every_version_in_one_sort(relation, key_columns) -%}
     select
-        versions.*,
-        {{ newest_first(key_columns, 'versions') }} as version_rank
-    from {{ relation }} as versions
+        dated.*,
+        {{ newest_first(key_columns, 'dated') }} as version_rank
+    from ({{ with_effective_date('select * from ' ~ relation, key_columns) }}) as dated
 {%- endmacro %}
 
 
-{#- 1 for the newest version of each key: latest business date, then batch, then file row. -#}
+{#- Raw versions (a query over a raw table) with the date each takes effect in its key's history. -#}
+{% macro with_effective_date(versions_sql, key_columns) -%}
+    select
+        versions.*,
+        {{ effective_date(key_columns, 'versions', '_op', '_business_date') }} as _effective_date
+    from ({{ versions_sql }}) as versions
+{%- endmacro %}
+
+
+{#- 1 for the newest version of each key in effect order: effective date, then batch, then file row. -#}
 {% macro newest_first(key_columns, alias) -%}
     row_number() over (
         partition by {% for key in key_columns %}{{ alias }}.{{ key }}{{ ", " if not loop.last }}{% endfor %}
-        order by {{ alias }}._business_date desc, {{ alias }}._batch_id desc, {{ alias }}._source_row desc
+        order by {{ alias }}._effective_date desc, {{ alias }}._batch_id desc, {{ alias }}._source_row desc
     )
 {%- endmacro %}
 

@@ -2,7 +2,7 @@
 -- the cost valid at an order's date is the one its gross margin uses.
 with versions as (
 
-    {{ dimension_versions(ref('snp_erp__part_suppliers'), ['part_id', 'supplier_id']) }}
+    select * from {{ ref('int_part_suppliers__versioned') }}
 
 ),
 

@@ -2,16 +2,17 @@
 
 It is how a loaded batch is reprocessed (its corrected delivery replaces the directory under
 the same batch id) and how a missing day older than the newest loaded one is backfilled:
-history is only right when batches load in business-date order, so everything from the
-first day that changes is loaded again, in order, by the next `elt run`.
+batches load in business-date order (the incremental facts rebuild a window before their
+newest date, not the whole past), so everything from the first day that changes is loaded
+again, in order, by the next `elt run`. The SCD2 history needs no step of its own: it is
+derived from raw (decision 0022), so the next build derives it again without the unloaded rows.
 
 The steps, each idempotent, under a request kept in audit.replays so an interrupted replay
 is finished by running it again, and `elt run` refuses to start on a half-done one:
 1. record the request (status `requested`);
-2. rewind the snapshots (dbt operation rewind_snapshots, as the transformer);
-3. delete the batches' rows from raw, their quarantine rows and ledger rows, and mark the
+2. delete the batches' rows from raw, their quarantine rows and ledger rows, and mark the
    request `unloaded`, in one transaction (as the loader);
-4. the next `elt run` loads the pending batches; its first build is a --full-refresh, so the
+3. the next `elt run` loads the pending batches; its first build is a --full-refresh, so the
    incremental models forget the unloaded rows too; then the request is `done`.
 Consumers keep the published version throughout; the next green run publishes a new one.
 """
@@ -21,12 +22,13 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from elt.dbt import run_dbt
 from elt.entities import ENTITIES
 from elt.errors import EltError
+from elt.faults import fault_point
 from elt.load.ddl import LEDGER_TABLE, QUARANTINE_TABLE, raw_table
 from elt.load.loader import open_warehouse
 from elt.load.warehouse import Warehouse, utc_now
+from elt.locking import holds_warehouse_lock
 from elt.settings import Paths
 
 REPLAYS_TABLE = "audit.replays"
@@ -48,6 +50,7 @@ def _open_replays(warehouse: Warehouse) -> list[tuple]:
     )
 
 
+@holds_warehouse_lock
 def replay_from(target: str, paths: Paths, from_date: date) -> list[str]:
     """Unload every batch of business date `from_date` and later; returns their ids."""
     with open_warehouse(target, paths) as warehouse:
@@ -74,8 +77,7 @@ def replay_from(target: str, paths: Paths, from_date: date) -> list[str]:
                 (),
                 {REPLAYS_TABLE: [(replay_id, from_date, ",".join(batch_ids)[:4000], "requested", now, now)]},
             )
-
-    run_dbt(paths.project_dir, target, "run-operation", "rewind_snapshots", "--args", f"{{from_date: '{from_date}'}}")
+    fault_point("replay-requested")
 
     day = f"'{from_date.isoformat()}'"
     with open_warehouse(target, paths) as warehouse:

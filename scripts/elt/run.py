@@ -1,4 +1,9 @@
-"""`elt run`: generate what is missing, load every pending batch, build after each, then docs."""
+"""`elt run`: generate what is missing, load every pending batch, build once, publish, then docs.
+
+One build after all the loads is exact: the SCD2 history is derived from raw, which keeps
+every version with its business date (decision 0022), so a run that catches up ten days
+builds the same warehouse as ten daily runs, and a run killed anywhere is finished by the next.
+"""
 
 from __future__ import annotations
 
@@ -17,12 +22,11 @@ from elt.generate.export import generate_all
 from elt.generate.manifest import Manifest
 from elt.load.loader import BatchResult, load_pending, open_warehouse
 from elt.load.warehouse import utc_now
-from elt.locking import exclusive_run
+from elt.locking import warehouse_lock
 from elt.observability import RunRecord, write_run
 from elt.replay import finish_replay, replay_state
 from elt.settings import Paths
 from elt.slim import save_state
-from elt.snapshot_lag import lagging_snapshots
 from elt.status import published_versions
 
 
@@ -48,10 +52,10 @@ def ensure_local_postgres(paths: Paths, console: Console) -> None:
 def run_pipeline(
     target: str, paths: Paths, scale_factor: float, days: int, seed: int, console: Console, dirty: bool = False
 ) -> RunSummary:
-    """Generate, load, build after each batch, publish, document; every run lands in audit.run_history."""
+    """Generate, load, build, publish, document; every run lands in audit.run_history."""
     summary = RunSummary()
     # One run at a time per warehouse: two interleaved runs would mix one day's load into another's build.
-    with exclusive_run(target, paths):
+    with warehouse_lock(target, paths):
         record = RunRecord(target, utc_now(), stage_seconds=summary.stage_seconds)
         try:
             _run_stages(target, paths, scale_factor, days, seed, console, dirty, summary, record)
@@ -107,27 +111,20 @@ def _run_stages(
             finish_replay(target, paths, replay[0])
             replay = None
 
-    def build_after(batch: BatchResult) -> None:
-        # Building after every batch, not once at the end, is what keeps snapshot history
-        # exact when a run catches up several business days.
-        record.batches.append(_batch_counts(batch))
-        console.print(f"Loaded [bold]{batch.batch_id}[/]: {batch.rows_loaded:,} rows; running dbt build")
-        build()
-
     started = time.perf_counter()
     try:
-        lagging = lagging_snapshots(target, paths)
-        if lagging:
-            # The last run stopped between loading a day and snapshotting it: build that day
-            # before the next one loads, or a record changed on both days keeps one version.
-            console.print(f"{', '.join(lagging)} missed the newest loaded day (the last run stopped); building first")
-            build()
         with console.status("Loading") as progress:
-            summary.batches = load_pending(target, paths, after_each=build_after, report=progress.update)
-        record.batches += [_batch_counts(batch) for batch in summary.batches if batch.status == "failed"]
-        if not summary.builds:
-            # Nothing new landed, but models may have changed since the last build.
-            build()
+            summary.batches = load_pending(target, paths, report=progress.update)
+        record.batches += [
+            _batch_counts(batch) for batch in summary.batches if batch.status in ("loaded", "failed")
+        ]
+        loaded = [batch for batch in summary.batches if batch.status == "loaded"]
+        for batch in loaded:
+            console.print(f"Loaded [bold]{batch.batch_id}[/]: {batch.rows_loaded:,} rows")
+        # Always built, even with nothing new: the models may have changed, or the last run
+        # stopped after loading and before its build.
+        console.print(f"Running dbt build over {len(loaded)} new batch(es)" if loaded else "Running dbt build")
+        build()
     except EltError as error:
         raise EltError(
             f"{error} Nothing was published: consumers still see the last good version of the marts "

@@ -2,7 +2,7 @@
 -- including) valid_to, with the country, region and segment names. Plus the unknown member.
 with versions as (
 
-    {{ dimension_versions(ref('snp_erp__customers'), ['customer_id']) }}
+    select * from {{ ref('int_customers__versioned') }}
 
 ),
 

@@ -2,7 +2,7 @@
 -- valid_from up to (not including) valid_to. Plus the unknown member.
 with versions as (
 
-    {{ dimension_versions(ref('snp_erp__parts'), ['part_id']) }}
+    select * from {{ ref('int_parts__versioned') }}
 
 ),
 

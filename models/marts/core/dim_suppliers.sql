@@ -2,7 +2,7 @@
 -- valid_to, with the country and region. Plus the unknown member.
 with versions as (
 
-    {{ dimension_versions(ref('snp_erp__suppliers'), ['supplier_id']) }}
+    select * from {{ ref('int_suppliers__versioned') }}
 
 ),
 

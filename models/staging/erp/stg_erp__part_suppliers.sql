@@ -1,6 +1,8 @@
-with latest as (
+-- Every version of every record the ERP delivered, renamed and typed: the history that
+-- int_part_suppliers__versioned turns into validity ranges. Nothing is dropped or ranked here.
+with deliveries as (
 
-    {{ latest_versions(source('erp', 'erp_part_suppliers'), ['ps_partkey', 'ps_suppkey'], keep_deletes=true) }}
+    select * from {{ source('erp', 'erp_part_suppliers') }}
 
 ),
 
@@ -12,10 +14,11 @@ renamed as (
         cast(ps_availqty as integer) as available_quantity,
         cast(ps_supplycost as decimal(15, 2)) as supply_cost,
         cast(ps_comment as varchar) as offer_comment,
-        is_deleted,
-        cast(_business_date as timestamp) as version_effective_at,
+        _op = 'delete' as is_deleted,
+        cast(_op as varchar) as change_operation,
+        _source_row as source_row,
         {{ source_version_columns() }}
-    from latest
+    from deliveries
 
 )
 

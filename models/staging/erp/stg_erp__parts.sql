@@ -1,6 +1,8 @@
-with latest as (
+-- Every version of every record the ERP delivered, renamed and typed: the history that
+-- int_parts__versioned turns into validity ranges. Nothing is dropped or ranked here.
+with deliveries as (
 
-    {{ latest_versions(source('erp', 'erp_parts'), ['p_partkey'], keep_deletes=true) }}
+    select * from {{ source('erp', 'erp_parts') }}
 
 ),
 
@@ -16,10 +18,11 @@ renamed as (
         cast(p_container as varchar) as container,
         cast(p_retailprice as decimal(15, 2)) as retail_price,
         cast(p_comment as varchar) as part_comment,
-        is_deleted,
-        cast(_business_date as timestamp) as version_effective_at,
+        _op = 'delete' as is_deleted,
+        cast(_op as varchar) as change_operation,
+        _source_row as source_row,
         {{ source_version_columns() }}
-    from latest
+    from deliveries
 
 )
 

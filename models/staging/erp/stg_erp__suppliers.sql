@@ -1,6 +1,8 @@
-with latest as (
+-- Every version of every record the ERP delivered, renamed and typed: the history that
+-- int_suppliers__versioned turns into validity ranges. Nothing is dropped or ranked here.
+with deliveries as (
 
-    {{ latest_versions(source('erp', 'erp_suppliers'), ['s_suppkey'], keep_deletes=true) }}
+    select * from {{ source('erp', 'erp_suppliers') }}
 
 ),
 
@@ -14,10 +16,11 @@ renamed as (
         cast(s_phone as varchar) as supplier_phone,
         cast(s_acctbal as decimal(15, 2)) as account_balance,
         cast(s_comment as varchar) as supplier_comment,
-        is_deleted,
-        cast(_business_date as timestamp) as version_effective_at,
+        _op = 'delete' as is_deleted,
+        cast(_op as varchar) as change_operation,
+        _source_row as source_row,
         {{ source_version_columns() }}
-    from latest
+    from deliveries
 
 )
 

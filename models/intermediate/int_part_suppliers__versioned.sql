@@ -1,0 +1,30 @@
+-- Every version of every supplier offer, derived from all the ERP's deliveries (macro
+-- scd2_versions): valid from valid_from up to, not including, valid_to. A table, so the
+-- dimension, the facts' point-in-time joins and the history tests read it once.
+{{ config(materialized='table') }}
+
+with versions as (
+
+    {{ scd2_versions(ref('stg_erp__part_suppliers'), ['part_id', 'supplier_id']) }}
+
+),
+
+final as (
+
+    select
+        part_id,
+        supplier_id,
+        available_quantity,
+        supply_cost,
+        offer_comment,
+        valid_from,
+        valid_to,
+        valid_to = cast('9999-12-31' as date) as is_current,
+        source_batch_id,
+        source_business_date
+    from versions
+    where not is_deleted
+
+)
+
+select * from final
