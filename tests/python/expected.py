@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -11,7 +12,15 @@ import pyarrow.parquet as pq
 
 CENT = Decimal("0.01")
 
-__all__ = ["distinct_count", "net_revenue_of", "net_revenue_total", "parquet_rows", "replay"]
+__all__ = [
+    "deliveries",
+    "distinct_count",
+    "expected_history",
+    "net_revenue_of",
+    "net_revenue_total",
+    "parquet_rows",
+    "replay",
+]
 
 
 def parquet_rows(path: Path) -> int:
@@ -50,3 +59,55 @@ def replay(landing_dir: Path, entity: str, key: tuple[str, ...]) -> dict[tuple, 
             else:
                 current[row_key] = row
     return current
+
+
+FIRST_DAY = date(1900, 1, 1)
+END_OF_TIME = date(9999, 12, 31)
+
+
+def deliveries(landing_dir: Path, entity: str) -> list[tuple[date, str, int, dict]]:
+    """Every row landed for an entity: (business date, batch id, file row from 1, row), in delivery order."""
+    delivered = []
+    for batch_dir in sorted(path for path in landing_dir.iterdir() if (path / "manifest.json").is_file()):
+        path = batch_dir / f"{entity}.parquet"
+        if not path.is_file():
+            continue
+        business_date = date(int(batch_dir.name[:4]), int(batch_dir.name[4:6]), int(batch_dir.name[6:8]))
+        for number, row in enumerate(pq.read_table(path).to_pylist(), start=1):
+            delivered.append((business_date, batch_dir.name, number, row))
+    return sorted(delivered, key=lambda item: item[:3])
+
+
+def expected_history(landing_dir: Path, entity: str, key: tuple[str, ...], attributes: tuple[str, ...]) -> list[tuple]:
+    """The SCD2 versions decision 0022 defines, computed here in Python from the landed files.
+
+    Per key: the first insert goes first (it is the record's creation), the rest follow in
+    delivery order; of several versions on one business date the last is kept; a delete
+    closes the version before it; the first version is valid from 1900-01-01. One tuple per
+    version: key values, attribute values, valid_from, valid_to, sorted.
+    """
+    by_key: dict[tuple, list[tuple[date, str, int, dict]]] = {}
+    for item in deliveries(landing_dir, entity):
+        by_key.setdefault(tuple(item[3][name] for name in key), []).append(item)
+    versions = []
+    for record_key, items in by_key.items():
+        inserts = [item for item in items if item[3].get("_op", "insert") == "insert"]
+        first_insert = inserts[0] if inserts else None
+        effective = []
+        for item in items:
+            business_date, batch_id, number, row = item
+            if first_insert is not None and row.get("_op", "insert") == "insert" and business_date == first_insert[0]:
+                business_date = FIRST_DAY
+            effective.append((business_date, batch_id, number, row))
+        last_of_day: dict[date, tuple] = {}
+        for item in sorted(effective, key=lambda entry: entry[:3]):
+            last_of_day[item[0]] = item
+        days = sorted(last_of_day)
+        for index, day in enumerate(days):
+            row = last_of_day[day][3]
+            if row.get("_op") == "delete":
+                continue
+            valid_from = FIRST_DAY if index == 0 else day
+            valid_to = days[index + 1] if index + 1 < len(days) else END_OF_TIME
+            versions.append((*record_key, *(row[name] for name in attributes), valid_from, valid_to))
+    return sorted(versions)

@@ -1,66 +1,200 @@
-"""SCD history does not depend on how often the pipeline runs.
+"""SCD2 history is derived from raw, so it does not depend on how or when the pipeline ran.
 
-`elt run` builds (snapshots included) after every batch it loads, so one run that catches
-up several business days must leave the same snapshot history as one run per day. A load
-of all the days followed by a single build keeps fewer versions, and the test checks that
-difference too, so it can tell the two apart.
+Each dimension's history (intermediate.int_<entity>__versioned) must equal the versions
+decision 0022 defines, computed independently in Python from the landed files
+(expected.expected_history), whether the batches were loaded and built
+- by one `elt run` that catches up every day,
+- by one `elt run` per day,
+- by `elt load` and then `elt run` (one build over everything loaded),
+- by a run killed right after the export's load committed, then run again;
+and the published marts and dbt's build of them must be the same in all four.
+
+Out-of-order deliveries follow the rule too: two batches on one business date (the later
+one wins), an update delivered a day before its insert (the insert is the first version,
+the update a later change), a delete of a key never delivered (nothing to close); each
+appears in int_deliveries__out_of_order with the rule that applied.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from contextlib import ExitStack
+from datetime import date, timedelta
 from pathlib import Path
 
-from conftest import TEST_DAYS, TEST_SEED, fresh_postgres_database, make_workspace, warehouse_query
+import pyarrow as pa
+import pyarrow.parquet as pq
 
+from conftest import TEST_DAYS, TEST_SEED, fresh_postgres_database, make_workspace, warehouse_query
+from elt.faults import KILL_AT_VARIABLE
+from elt.generate.manifest import Manifest, describe_file, read_manifest, write_manifest
+from expected import expected_history
+from fingerprints import differences, warehouse_fingerprint
+
+# history model -> (landing key columns, landing attribute columns, the model's names for both)
 HISTORY = {
-    "snp_erp__customers": "customer_id, customer_address, account_balance, market_segment",
-    "snp_erp__suppliers": "supplier_id, supplier_address, account_balance",
-    "snp_erp__parts": "part_id, retail_price",
-    "snp_erp__part_suppliers": "part_id, supplier_id, available_quantity, supply_cost",
+    "int_customers__versioned": (
+        ("c_custkey",),
+        ("c_name", "c_address", "c_phone", "c_acctbal", "c_mktsegment"),
+        "customer_id, customer_name, customer_address, customer_phone, account_balance, market_segment",
+    ),
+    "int_suppliers__versioned": (
+        ("s_suppkey",),
+        ("s_name", "s_address", "s_phone", "s_acctbal"),
+        "supplier_id, supplier_name, supplier_address, supplier_phone, account_balance",
+    ),
+    "int_parts__versioned": (("p_partkey",), ("p_name", "p_retailprice"), "part_id, part_name, retail_price"),
+    "int_part_suppliers__versioned": (
+        ("ps_partkey", "ps_suppkey"),
+        ("ps_availqty", "ps_supplycost"),
+        "part_id, supplier_id, available_quantity, supply_cost",
+    ),
 }
-VERSION_COLUMNS = "is_deleted, source_business_date, dbt_valid_from, dbt_valid_to, dbt_scd_id"
+ENTITY_OF = {
+    "int_customers__versioned": "customers",
+    "int_suppliers__versioned": "suppliers",
+    "int_parts__versioned": "parts",
+    "int_part_suppliers__versioned": "part_suppliers",
+}
 
 
 def history(query) -> dict[str, list[tuple]]:
+    """Every version of each historied entity, as the warehouse derived it."""
     return {
-        table: query(f"select {columns}, {VERSION_COLUMNS} from snapshots.{table} order by {columns}, dbt_valid_from")
-        for table, columns in HISTORY.items()
+        model: sorted(query(f"select {columns}, valid_from, valid_to from intermediate.{model}"))
+        for model, (_, _, columns) in HISTORY.items()
     }
 
 
-def pipeline(root: Path, landed_export: Path, target: str, server_env: dict, stack: ExitStack):
-    """A workspace with its own landing copy of the export and its own, empty warehouse."""
-    shutil.copytree(landed_export, root / "landing")
+def expected(landing_dir: Path) -> dict[str, list[tuple]]:
+    return {
+        model: expected_history(landing_dir, ENTITY_OF[model], key, attributes)
+        for model, (key, attributes, _) in HISTORY.items()
+    }
+
+
+def published(query) -> dict[str, tuple]:
+    """What consumers read (marts) and what the next incremental run starts from (marts_build)."""
+    return warehouse_fingerprint(query, ("marts", "marts_build"))
+
+
+def pipeline(root: Path, landing: Path, target: str, server_env: dict, stack: ExitStack):
+    """A workspace with its own landing copy and its own, empty warehouse."""
+    shutil.copytree(landing, root / "landing")
     workspace = make_workspace(root)
     if target == "pg":
         workspace.env.update(stack.enter_context(fresh_postgres_database(server_env)))
     return workspace, warehouse_query(target, workspace.env)
 
 
-def test_catching_up_gives_the_same_history_as_daily_runs(engine, landed_export: Path, tmp_path: Path) -> None:
+def test_history_is_the_same_however_the_days_were_loaded(engine, landed_days: Path, tmp_path: Path) -> None:
     target, first, _ = engine
     server_env = {key: value for key, value in first.env.items() if key.startswith("PG")}
+    run_args = ("run", "--target", target, "--days", TEST_DAYS, "--seed", TEST_SEED)
     with ExitStack() as stack:
-        catch_up, catch_up_query = pipeline(tmp_path / "catch-up", landed_export, target, server_env, stack)
-        catch_up.elt("run", "--target", target, "--days", TEST_DAYS, "--seed", TEST_SEED)
+        catch_up, catch_up_query = pipeline(tmp_path / "catch-up", landed_days, target, server_env, stack)
+        catch_up.elt(*run_args)
+        want = expected(catch_up.landing_dir)
+        versions = sum(len(rows) for rows in want.values())
+        keys = sum(len({row[: len(HISTORY[model][0])] for row in rows}) for model, rows in want.items())
+        assert versions > keys, "no record changed: the history has nothing to compare"
+        assert history(catch_up_query) == want
+        reference = published(catch_up_query)
 
-        daily, daily_query = pipeline(tmp_path / "daily", landed_export, target, server_env, stack)
+        daily, daily_query = pipeline(tmp_path / "daily", landed_days, target, server_env, stack)
         for days in range(int(TEST_DAYS) + 1):
             daily.elt("run", "--target", target, "--days", str(days), "--seed", TEST_SEED)
 
-        once, once_query = pipeline(tmp_path / "built-once", landed_export, target, server_env, stack)
-        once.elt("generate", "--days", TEST_DAYS, "--seed", TEST_SEED)
-        once.elt("load", "--target", target)
-        once.elt("run", "--target", target, "--days", TEST_DAYS, "--seed", TEST_SEED)
+        loaded_first, loaded_first_query = pipeline(tmp_path / "load-then-run", landed_days, target, server_env, stack)
+        loaded_first.elt("load", "--target", target)
+        loaded_first.elt(*run_args)
 
-        caught_up = history(catch_up_query)
-        assert caught_up == history(daily_query)
-        versions = sum(len(rows) for rows in caught_up.values())
-        keys = sum(
-            len({row[0] if table != "snp_erp__part_suppliers" else row[:2] for row in rows})
-            for table, rows in caught_up.items()
-        )
-        assert versions > keys, "no record changed: the history has nothing to compare"
-        assert history(once_query) != caught_up, "building once after all loads should lose versions"
+        # Case 1 of the issue: killed after the export's load committed, before any build.
+        killed, killed_query = pipeline(tmp_path / "killed", landed_days, target, server_env, stack)
+        killed.env[KILL_AT_VARIABLE] = "after-commit"
+        assert killed.elt(*run_args, check=False).returncode != 0
+        del killed.env[KILL_AT_VARIABLE]
+        killed.elt(*run_args)
+
+        for name, query in (("daily", daily_query), ("load-then-run", loaded_first_query), ("killed", killed_query)):
+            assert history(query) == want, name
+            assert not differences(published(query), reference), (name, differences(published(query), reference))
+
+
+def _land(landing_dir: Path, batch_id: str, rows: dict[str, list[dict]]) -> None:
+    """A well-formed batch of hand-made rows, sealed with a manifest as the generator seals one."""
+    export_dir = sorted(path.parent for path in landing_dir.glob("*/manifest.json"))[0]
+    export = read_manifest(export_dir)
+    batch_dir = landing_dir / batch_id
+    batch_dir.mkdir()
+    files = []
+    for entity, entity_rows in rows.items():
+        # Nullable, as the daily extracts write them: a tombstone carries only its key.
+        exported = pq.read_schema(export_dir / f"{entity}.parquet")
+        schema = pa.schema([pa.field(field.name, field.type) for field in exported] + [pa.field("_op", pa.string())])
+        pq.write_table(pa.Table.from_pylist(entity_rows, schema=schema), batch_dir / f"{entity}.parquet")
+        files.append(describe_file(batch_dir, entity, f"{entity}.parquet"))
+    business_date = date.fromisoformat(f"{batch_id[:4]}-{batch_id[4:6]}-{batch_id[6:8]}")
+    manifest = Manifest(
+        **{
+            **dataclasses.asdict(export),
+            "batch_id": batch_id,
+            "batch_kind": "daily",
+            "business_date": business_date,
+            "files": tuple(files),
+        }
+    )
+    write_manifest(batch_dir, manifest)
+
+
+def test_out_of_order_deliveries_follow_the_history_rule(engine, landed_export: Path) -> None:
+    target, workspace, query = engine
+    workspace.env["ELT_LANDING_DIR"] = str(workspace.root / "landing")
+    shutil.copytree(landed_export, workspace.landing_dir)
+    export_dir = sorted(path.parent for path in workspace.landing_dir.glob("*/manifest.json"))[0]
+    customers = pq.read_table(export_dir / "customers.parquet").to_pylist()
+    changed, kept = customers[0], customers[1]
+    day_1 = read_manifest(export_dir).business_date + timedelta(days=1)
+    day_2 = day_1 + timedelta(days=1)
+    new_key = max(row["c_custkey"] for row in customers) + 1
+    unknown_key = new_key + 1
+    created = {**kept, "c_custkey": new_key, "c_name": "Created", "c_mktsegment": "BUILDING", "_op": "insert"}
+    updated = {**created, "c_address": "Moved before its insert arrived", "c_mktsegment": "MACHINERY", "_op": "update"}
+    morning = {**changed, "c_mktsegment": "AUTOMOBILE", "_op": "update"}
+    evening = {**changed, "c_mktsegment": "HOUSEHOLD", "c_phone": "10-000-000-0000", "_op": "update"}
+    tombstone = {name: None for name in changed} | {"c_custkey": unknown_key, "_op": "delete"}
+
+    # Case 3: two batches on one business date change one customer; case 4: an update a day before its insert.
+    _land(workspace.landing_dir, f"{day_1:%Y%m%d}-daily", {"customers": [morning, updated]})
+    _land(workspace.landing_dir, f"{day_1:%Y%m%d}-daily-2", {"customers": [evening]})
+    _land(workspace.landing_dir, f"{day_2:%Y%m%d}-daily", {"customers": [created, tombstone]})
+
+    workspace.elt("run", "--target", target, "--days", "0")
+
+    assert history(query)["int_customers__versioned"] == expected(workspace.landing_dir)["int_customers__versioned"]
+    first_day = date(1900, 1, 1)
+    versions = query(
+        "select customer_id, market_segment, customer_address, valid_from, valid_to from marts_build.dim_customers "
+        f"where customer_id in ({changed['c_custkey']}, {new_key}, {unknown_key}) order by customer_id, valid_from"
+    )
+    assert versions == [
+        (changed["c_custkey"], changed["c_mktsegment"], changed["c_address"], first_day, day_1),
+        (changed["c_custkey"], "HOUSEHOLD", changed["c_address"], day_1, date(9999, 12, 31)),
+        (new_key, "BUILDING", kept["c_address"], first_day, day_1),
+        (new_key, "MACHINERY", "Moved before its insert arrived", day_1, date(9999, 12, 31)),
+    ]
+    # (marts_build: the published marts mask the address.) The current state and the
+    # history agree: "as of now" is the last version.
+    assert query(
+        "select customer_id, market_segment from marts.dim_customers_current "
+        f"where customer_id in ({changed['c_custkey']}, {new_key}, {unknown_key}) order by customer_id"
+    ) == [(changed["c_custkey"], "HOUSEHOLD"), (new_key, "MACHINERY")]
+    assert query(
+        "select record_key, source_batch_id, rule_applied from intermediate.int_deliveries__out_of_order "
+        "order by source_batch_id, source_row"
+    ) == [
+        (str(changed["c_custkey"]), f"{day_1:%Y%m%d}-daily", "superseded_same_day"),
+        (str(new_key), f"{day_2:%Y%m%d}-daily", "insert_after_update"),
+        (str(unknown_key), f"{day_2:%Y%m%d}-daily", "delete_of_unknown_key"),
+    ]
