@@ -115,9 +115,7 @@ def _run_stages(
     try:
         with console.status("Loading") as progress:
             summary.batches = load_pending(target, paths, report=progress.update)
-        record.batches += [
-            _batch_counts(batch) for batch in summary.batches if batch.status in ("loaded", "failed")
-        ]
+        record.batches += [_batch_counts(batch) for batch in summary.batches if batch.status in ("loaded", "failed")]
         loaded = [batch for batch in summary.batches if batch.status == "loaded"]
         for batch in loaded:
             console.print(f"Loaded [bold]{batch.batch_id}[/]: {batch.rows_loaded:,} rows")

@@ -2,7 +2,7 @@
 
 `fingerprint` covers the raw layer and the load ledger (what `elt load` writes);
 `relation_fingerprint` one table or view; `warehouse_fingerprint` every table and view in
-raw, snapshots, marts and marts_build (what `elt run` writes).
+raw, intermediate (the derived history), marts and marts_build (what `elt run` writes).
 """
 
 from __future__ import annotations
@@ -63,13 +63,14 @@ def relation_fingerprint(query, relation: str, columns: list[str] | None = None)
     )
 
 
-# What a consumer or the next run reads: the loaded rows, their history, the published marts
-# (views over the live version) and dbt's build of them, which the next incremental run starts from.
-WAREHOUSE_SCHEMAS = ("raw", "snapshots", "marts", "marts_build")
+# What a consumer or the next run reads: the loaded rows, their history (intermediate's
+# int_<entity>__versioned), the published marts (views over the live version) and dbt's
+# build of them, which the next incremental run starts from.
+WAREHOUSE_SCHEMAS = ("raw", "intermediate", "marts", "marts_build")
 # Columns stamped with the wall-clock time of the run that wrote them, so they differ between
-# two runs of the same data: the loader's _loaded_at in raw, carried into the snapshots as
+# two runs of the same data: the loader's _loaded_at in raw, carried into staging as
 # loaded_at, and built_at, the start of the dbt build that wrote a row of an incremental
-# model. Everything else, snapshot validity included, derives from business dates.
+# model. Everything else, history validity included, derives from business dates.
 WALL_CLOCK_COLUMNS = frozenset({"_loaded_at", "loaded_at", "built_at"})
 RELATIONS_QUERY = """
     select table_schema, table_name

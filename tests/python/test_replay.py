@@ -1,7 +1,7 @@
 """Reprocessing a loaded batch and backfilling a missing day, with `elt replay`, on each engine.
 
 Both end equal to a warehouse that loaded the right batches once, in order: raw, the
-ledger, the snapshots' history and the published marts.
+ledger, the history derived from raw and the published marts.
 """
 
 from __future__ import annotations
@@ -15,7 +15,12 @@ from batches import land_batch
 from conftest import fresh_postgres_database, make_workspace, warehouse_query
 from fingerprints import WALL_CLOCK_COLUMNS, fingerprint, relation_fingerprint
 
-SNAPSHOTS = ("snp_erp__customers", "snp_erp__suppliers", "snp_erp__parts", "snp_erp__part_suppliers")
+HISTORY = (
+    "int_customers__versioned",
+    "int_suppliers__versioned",
+    "int_parts__versioned",
+    "int_part_suppliers__versioned",
+)
 
 
 def every_order_urgent(entity: str, table: pa.Table) -> pa.Table:
@@ -27,16 +32,16 @@ def every_order_urgent(entity: str, table: pa.Table) -> pa.Table:
 
 
 def warehouse_state(query) -> dict:
-    """What a replay must get right: raw and the ledger, the snapshots' history, the published marts."""
+    """What a replay must get right: raw and the ledger, the history derived from it, the published marts."""
     state = fingerprint(query)
-    for snapshot in SNAPSHOTS:
+    for model in HISTORY:
         listed = query(
             "select column_name from information_schema.columns "
-            f"where table_schema = 'snapshots' and table_name = '{snapshot}' order by column_name"
+            f"where table_schema = 'intermediate' and table_name = '{model}' order by column_name"
         )
         # loaded_at and built_at are wall-clock stamps; everything else follows from the data.
         columns = [row[0] for row in listed if row[0] not in WALL_CLOCK_COLUMNS]
-        state[snapshot] = relation_fingerprint(query, f"snapshots.{snapshot}", columns)
+        state[model] = relation_fingerprint(query, f"intermediate.{model}", columns)
     marts = query("select table_name from information_schema.tables where table_schema = 'marts' order by 1")
     for (name,) in marts:
         listed = query(

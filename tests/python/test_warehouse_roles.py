@@ -115,7 +115,7 @@ def test_each_role_does_its_job_and_nothing_more(workspace, postgres_database, l
             "marts_build.dim_customers",
             "marts_build.fct_order_lines",
             "staging.stg_erp__customers",
-            "snapshots.snp_erp__customers",
+            "intermediate.int_customers__versioned",
             "raw.erp_customers",
             "audit.load_batches",
             "audit.publish_log",

@@ -4,13 +4,13 @@ Every case starts from a warehouse that has loaded, built and published the expo
 consumers read exist), then runs `elt run` over the export and the daily batches with one
 fault in the first daily batch's work or in the publish step. The daily batches are the
 test session's with one change added: a customer changed on the first day changes again on
-the second, so a rerun that snapshotted both days in one build would lose a version.
+the second, so a rerun that merged both days into one version would lose one.
 
 Each case checks that the failure is clean (a killed process, or exit 1 with an error that
 says why) and that the consumer-facing `marts` schema still reads as before the faulted
 run: write-audit-publish shows consumers a new version only in one transaction after a
 green build. Then it runs `elt run` again, without the fault, and compares every table and
-view in raw, snapshots, marts and marts_build with a clean run of the same landing data in
+view in raw, intermediate (the derived history), marts and marts_build with a clean run of the same landing data in
 a fresh warehouse.
 
 SIGKILL during a load and the same batch loaded twice are covered by test_load_crash.py and
@@ -146,8 +146,12 @@ def pipeline(engine, landed_days_with_a_repeated_change: Path) -> Pipeline:
 
 
 def kept_rows(fingerprint: dict) -> dict[str, int]:
-    """Row counts of what the warehouse keeps and cannot rebuild: raw and the snapshots' history."""
-    return {name: rows for name, (_, rows, _) in fingerprint.items() if name.startswith(("raw.", "snapshots."))}
+    """Row counts of what must never be lost: raw, and the SCD2 history derived from it."""
+    return {
+        name: rows
+        for name, (_, rows, _) in fingerprint.items()
+        if name.startswith("raw.") or (name.startswith("intermediate.") and name.endswith("__versioned"))
+    }
 
 
 def recover_and_compare(
@@ -178,22 +182,24 @@ def killed_at(pipeline: Pipeline, point: str) -> subprocess.CompletedProcess[str
     return killed
 
 
-def test_sigkill_inside_a_snapshot(pipeline: Pipeline, clean_run) -> None:
-    """Killed after the customers snapshot's merge ran on the first daily batch, before it committed."""
-    killed_at(pipeline, dbt_node_point("snp_erp__customers"))
+def test_sigkill_inside_the_history_build(pipeline: Pipeline, clean_run) -> None:
+    """Killed after the customers' history table was rebuilt over the daily batches, before it committed."""
+    killed_at(pipeline, dbt_node_point("int_customers__versioned"))
 
     query = pipeline.query
     assert_every_ledger_batch_complete(query)
-    # The batch's customer changes were loaded, and the merge that would have snapshotted them rolled back.
+    # Every daily batch's customer changes were loaded, and the rebuilt history rolled back.
     assert query(f"select count(*) from raw.erp_customers where _batch_id = '{FIRST_DAILY_BATCH}'")[0][0] > 0
-    unsnapshotted = f"select count(*) from snapshots.snp_erp__customers where source_batch_id = '{FIRST_DAILY_BATCH}'"
-    assert query(unsnapshotted) == [(0,)]
+    unbuilt = (
+        f"select count(*) from intermediate.int_customers__versioned where source_batch_id = '{FIRST_DAILY_BATCH}'"
+    )
+    assert query(unbuilt) == [(0,)]
 
     recover_and_compare(
-        "SIGKILL inside a snapshot (snp_erp__customers, first daily batch)",
+        "SIGKILL inside the history build (int_customers__versioned, after the daily batches' loads)",
         pipeline,
         clean_run(pipeline.target),
-        "killed before the snapshot's commit; its merge rolled back",
+        "killed before the history table's commit; the export's history stayed",
     )
 
 
