@@ -1,7 +1,7 @@
 -- The dimensions. Seed rows (ISO codes, segment names) are written inline: the reference
 -- needs nothing but raw, so it runs on a warehouse dbt has never seen.
 --
--- SCD type 2 from raw: dbt's snapshots run after every loaded batch, so a record gets one
+-- SCD type 2 from raw, as the dbt models derive it (decision 0022): a record gets one
 -- version per business date on which raw holds a row for it (the newest that day), valid
 -- until the date of its next version. A delete (tombstone) only ends the version before
 -- it. A key's first version is valid from 1900-01-01, its last one to 9999-12-31.
