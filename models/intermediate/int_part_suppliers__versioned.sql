@@ -19,9 +19,9 @@ final as (
         offer_comment,
         valid_from,
         valid_to,
-        valid_to = cast('9999-12-31' as date) as is_current,
         source_batch_id,
-        source_business_date
+        source_business_date,
+        valid_to = cast('9999-12-31' as date) as is_current
     from versions
     where not is_deleted
 
