@@ -21,7 +21,7 @@ REPORT_PATH = PROJECT_DIR / "docs" / "reliability.md"
 
 @dataclass(frozen=True)
 class Outcome:
-    kind: str  # "fault" or "input"
+    kind: str  # "fault", "trial" (a randomized sequence of faults) or "input"
     case: str  # what was tried, in a few words
     engine: str  # duckdb or postgres
     expected: str  # the outcome the case must have: quarantined, batch failed, accepted, recovered
@@ -33,8 +33,8 @@ RECORDED: list[Outcome] = []
 
 
 def record(kind: str, case: str, engine: str, expected: str, observed: str, rows_lost: int) -> None:
-    if kind not in ("fault", "input"):
-        raise ValueError(f"kind must be fault or input, not {kind!r}")
+    if kind not in ("fault", "trial", "input"):
+        raise ValueError(f"kind must be fault, trial or input, not {kind!r}")
     RECORDED.append(Outcome(kind, case, engine, expected, observed, rows_lost))
 
 
@@ -55,6 +55,7 @@ def _cell(text: str) -> str:
 
 def render(outcomes: list[Outcome]) -> str:
     faults = [item for item in outcomes if item.kind == "fault"]
+    trials = [item for item in outcomes if item.kind == "trial"]
     inputs = [item for item in outcomes if item.kind == "input"]
     lost = sum(item.rows_lost for item in outcomes)
     engines = sorted({item.engine for item in outcomes})
@@ -69,12 +70,14 @@ def render(outcomes: list[Outcome]) -> str:
         "|---|---:|---|---:|",
         f"| faults injected | {len({item.case for item in faults})} cases, {len(faults)} runs | "
         f"{', '.join(engines)} | {sum(item.rows_lost for item in faults)} |",
+        f"| randomized trials (kills at every named point and at random moments) | {len(trials)} trials | "
+        f"{', '.join(sorted({item.engine for item in trials}))} | {sum(item.rows_lost for item in trials)} |",
         f"| bad inputs | {len({item.case for item in inputs})} cases, {len(inputs)} runs | "
         f"{', '.join(engines)} | {sum(item.rows_lost for item in inputs)} |",
         f"| **all** | {len(outcomes)} runs | | **{lost}** |",
         "",
     ]
-    for title, items in (("Faults", faults), ("Bad inputs", inputs)):
+    for title, items in (("Faults", faults), ("Randomized trials", trials), ("Bad inputs", inputs)):
         lines += [f"## {title}", "", "| case | engine | expected | observed | rows lost |", "|---|---|---|---|---:|"]
         for item in sorted(items, key=lambda outcome: (outcome.case, outcome.engine)):
             lines.append(

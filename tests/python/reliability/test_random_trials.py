@@ -276,7 +276,7 @@ def test_randomized_trial_ends_equal_to_a_clean_run(
     equal = final == clean
     FIRED.setdefault(target, set()).update(trial.fired)
     record(
-        "fault",
+        "trial",
         f"randomized trial, seed {seed}: {trial.kills} kills ({len(trial.fired)} named points, "
         f"{RANDOM_KILLS} random moments), {len(trial.log)} steps",
         engine_name(target),
