@@ -24,6 +24,7 @@ from elt.load.loader import (
     pending_batch_dirs,
     replacements,
 )
+from elt.locking import reading_warehouse, warehouse_lock
 from elt.run import ensure_local_postgres, run_pipeline
 from elt.settings import Paths
 from elt.slim import build_modified
@@ -99,6 +100,34 @@ def _prepare_target(target: str, paths: Paths) -> None:
         ensure_local_postgres(paths, console)
 
 
+def changes_warehouse(command: F) -> F:
+    """The command holds the warehouse lock from start to end; refused at once if another holds it (0025)."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        paths = Paths.resolve()
+        _prepare_target(kwargs["target"], paths)
+        with warehouse_lock(kwargs["target"], paths):
+            return command(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def reads_warehouse(command: F) -> F:
+    """The command changes nothing and never waits for the warehouse lock (elt.locking.reading_warehouse)."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        paths = Paths.resolve()
+        _prepare_target(kwargs["target"], paths)
+        with reading_warehouse(kwargs["target"], paths) as holder:
+            if holder:
+                console.print(f"[yellow]{holder} holds the warehouse lock[/]: what follows may change when it ends.")
+            return command(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 def _batch_table(results: list[BatchResult]) -> Table:
     table = Table(title="Batches")
     table.add_column("batch", no_wrap=True)
@@ -163,6 +192,7 @@ def _print_injections(injections: list[Injection]) -> None:
 
 @app.command()
 @reports_errors
+@changes_warehouse
 def load(
     target: TargetOption = "dev",
     batch: Annotated[str | None, typer.Option(help="Load only this batch id (default: every pending batch).")] = None,
@@ -180,6 +210,7 @@ def load(
 
 @app.command()
 @reports_errors
+@changes_warehouse
 def run(
     target: TargetOption = "dev",
     scale_factor: ScaleFactorOption = 0.1,
@@ -261,11 +292,12 @@ LEDGER_BY_BATCH = """
 
 @app.command()
 @reports_errors
+@reads_warehouse
 def status(target: TargetOption = "dev") -> None:
     """Batches (loaded, pending, failed and why, superseded), the live marts version, recent runs, freshness."""
     paths = Paths.resolve()
     _prepare_target(target, paths)
-    with open_warehouse(target, paths) as warehouse:
+    with open_warehouse(target, paths, reads_only=True) as warehouse:
         loaded = {row[0]: row for row in warehouse.query(LEDGER_BY_BATCH)}
         loaded_content = warehouse.loaded_batches()
         failures = dict(warehouse.query(LAST_FAILURES))
@@ -318,7 +350,7 @@ def _unloaded_state(
 def _print_publication_and_runs(target: str, paths: Paths) -> None:
     from elt.status import freshness_line, published_versions, recent_runs
 
-    with open_warehouse(target, paths) as warehouse:
+    with open_warehouse(target, paths, reads_only=True) as warehouse:
         versions = published_versions(warehouse)
         runs = recent_runs(warehouse)
         freshness = freshness_line(warehouse, paths.project_dir)
@@ -362,6 +394,7 @@ def _print_publication_and_runs(target: str, paths: Paths) -> None:
 
 @app.command()
 @reports_errors
+@changes_warehouse
 def replay(
     from_date: Annotated[
         str, typer.Option("--from-date", help="Unload every batch of this business date (YYYY-MM-DD) and later.")
@@ -390,6 +423,7 @@ def replay(
 
 @app.command()
 @reports_errors
+@changes_warehouse
 def rollback(
     target: TargetOption = "dev",
     to_version: Annotated[
@@ -407,6 +441,7 @@ def rollback(
 
 @app.command()
 @reports_errors
+@changes_warehouse
 def publish(target: TargetOption = "dev") -> None:
     """Publish the last build on purpose (after a rollback put publication on hold); it must have passed its tests."""
     from elt.dbt import BUILD_RESULTS, dbt_target_dir, publish_marts
@@ -435,6 +470,7 @@ def _failed_nodes(run_results: Path) -> list[str]:
 
 @app.command("setup-roles")
 @reports_errors
+@changes_warehouse
 def setup_roles(target: TargetOption = "pg") -> None:
     """PostgreSQL only, as an administrator: create the loader, transformer and reporter roles and their grants."""
     from elt.dbt import run_dbt

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +76,8 @@ def run_dbt(project_dir: Path, target: str, *args: str, keep_results_as: str | N
 
     command = [*args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--target", target]
     callbacks = [_fault_points_in_macros] if _fault_points_armed() else []
+    lock_conflicts: list[re.Match] = []
+    callbacks.append(functools.partial(_note_lock_conflict, lock_conflicts))
     result = dbtRunner(callbacks=[*callbacks, *dbt_fault_callbacks()]).invoke(command)
     run_results = dbt_target_dir(project_dir) / "run_results.json"
     summary = _summarise(" ".join(args), run_results)
@@ -82,12 +86,32 @@ def run_dbt(project_dir: Path, target: str, *args: str, keep_results_as: str | N
     if not result.success:
         reason = f": {result.exception}" if result.exception else ""
         first = _first_failure(result)
+        if lock_conflicts:
+            # Not "1 node(s) failed": nothing in the project failed, another process has the file.
+            file, program, pid = lock_conflicts[0].groups()
+            raise EltError(
+                f"`dbt {' '.join(args)}` could not open {file}: another process holds its lock ({program}, "
+                f"PID {pid}), and DuckDB lets one process at a time write a file. Let that process finish "
+                "(or close it, if it is a dbt or DuckDB session of yours), then run again."
+            )
         raise EltError(
             f"`dbt {' '.join(args)}` failed on target {target}{reason}. "
             f"{summary.failed} node(s) failed{f', the first {first}' if first else ''}; the dbt output above "
             "names them, and target/run_results.json and logs/dbt.log have the details."
         )
     return summary
+
+
+# DuckDB's error when another process has the database file open (it names that process).
+_DUCKDB_LOCK_CONFLICT = re.compile(
+    r'Could not set lock on file "([^"]+)": Conflicting lock is held in (.+?) \(PID (\d+)\)'
+)
+
+
+def _note_lock_conflict(conflicts: list[re.Match], event) -> None:
+    """Keep DuckDB's lock conflict from dbt's error events: a run-operation's result has no message."""
+    if event.info.level == "error" and (found := _DUCKDB_LOCK_CONFLICT.search(event.info.msg)):
+        conflicts.append(found)
 
 
 def _first_failure(result) -> str:

@@ -17,6 +17,9 @@ The points:
   (the snapshot's merge, the incremental delete+insert and post-hook, the table's
   create and rename) and just before dbt sends the node's COMMIT. Nodes that never commit
   (data tests) have no such point.
+- Warehouse lock (scripts/elt/locking.py, replay.py): `warehouse-locked` (any command that
+  changes the warehouse, just after it took the lock), `replay-requested` (the replay is
+  recorded, nothing unloaded yet).
 
 Unset (always, outside tests) a loader point costs two dictionary lookups, and dbt is run
 without any event callback unless a `dbt:` point is named.

@@ -12,7 +12,7 @@ import duckdb
 
 from conftest import ELT, PROJECT_DIR, pg_connect
 from elt.faults import PAUSE_AT_VARIABLE, PAUSE_MARKER_VARIABLE, PAUSE_SECONDS_VARIABLE
-from elt.load.warehouse import POSTGRES_LOAD_LOCK_KEY
+from elt.locking import POSTGRES_WAREHOUSE_LOCK_KEY
 from fingerprints import clean_fingerprint, fingerprint
 
 
@@ -47,8 +47,8 @@ def test_a_second_loader_is_refused_with_a_clear_message_and_nothing_changes(eng
         expected = "in use by another process"
     else:
         holder = pg_connect(workspace.env, autocommit=True)
-        assert holder.execute("select pg_try_advisory_lock(%s)", (POSTGRES_LOAD_LOCK_KEY,)).fetchone()[0]
-        expected = "another load is running"
+        assert holder.execute("select pg_try_advisory_lock(%s)", (POSTGRES_WAREHOUSE_LOCK_KEY,)).fetchone()[0]
+        expected = "holds the warehouse lock"
     try:
         result = workspace.elt("load", "--target", target, check=False)
     finally:
@@ -84,7 +84,7 @@ def test_two_loads_at_once_one_is_refused_and_the_data_is_intact(engine, landed_
 
     second = workspace.elt("load", "--target", target, check=False)
     assert second.returncode == 1 and "Traceback" not in second.stderr
-    assert "in use by another process" in second.stderr or "another load is running" in second.stderr
+    assert "holds the warehouse lock" in " ".join(second.stderr.split())
 
     _, stderr = first.communicate(timeout=600)
     assert first.returncode == 0, stderr

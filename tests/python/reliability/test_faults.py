@@ -398,7 +398,9 @@ def test_two_runs_at_once(pipeline: Pipeline, clean_run, tmp_path: Path) -> None
     assert first.poll() is None, "the first run was no longer paused when the second ended: make the pause longer"
 
     assert second.returncode == 1, (second.stdout[-3000:], second.stderr[-3000:])
-    assert "another `elt run` is running" in second.stderr and "Traceback" not in second.stderr, second.stderr
+    said = " ".join(second.stderr.split())  # rich wraps long lines
+    assert f"`elt run --target {pipeline.target}` (process {first.pid}, since " in said, said
+    assert "holds the warehouse lock" in said and "Traceback" not in said, said
     stdout, stderr = first.communicate(timeout=600)
     assert first.returncode == 0, (stdout[-3000:], stderr[-3000:])
     clean = clean_run(pipeline.target)
@@ -408,7 +410,7 @@ def test_two_runs_at_once(pipeline: Pipeline, clean_run, tmp_path: Path) -> None
         "two `elt run` at once (the second while the first is inside fct_order_lines)",
         pipeline,
         clean,
-        f"second refused with exit 1 and 'another `elt run` is running'; the first finished, "
+        f"second refused with exit 1, naming the first run as the warehouse lock's holder; the first finished, "
         f"{'equal to' if first_run_equals_clean else 'DIFFERENT from'} a clean run",
         expected="the second is refused, the first finishes; both equal a clean run",
         faulted=False,
