@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from elt.errors import EltError
+
 PROJECT_DIR_ENV = "ELT_PROJECT_DIR"
 LANDING_DIR_ENV = "ELT_LANDING_DIR"
 DUCKDB_PATH_ENV = "WAREHOUSE_DUCKDB_PATH"
@@ -41,4 +43,19 @@ class Paths:
         landing_dir = Path(os.environ.get(LANDING_DIR_ENV) or project_dir / "landing")
         duckdb_path = Path(os.environ.get(DUCKDB_PATH_ENV) or project_dir / "warehouse.duckdb")
         state_dir = Path(os.environ.get(STATE_DIR_ENV) or project_dir / "state")
-        return cls(project_dir, landing_dir.resolve(), duckdb_path.resolve(), state_dir.resolve())
+        return cls(
+            project_dir,
+            _resolved(landing_dir, LANDING_DIR_ENV),
+            _resolved(duckdb_path, DUCKDB_PATH_ENV),
+            _resolved(state_dir, STATE_DIR_ENV),
+        )
+
+
+def _resolved(path: Path, variable: str) -> Path:
+    try:
+        return path.resolve()
+    except RuntimeError as error:  # pathlib's word for a symbolic link loop
+        raise EltError(
+            f"{variable}={path} runs into a symbolic link loop ({error}: a link that leads back to itself); "
+            f"point {variable} at a real directory or file, or fix the link."
+        ) from error

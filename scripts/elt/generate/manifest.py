@@ -140,6 +140,12 @@ def _check_identifiers(manifest: Manifest, where: str) -> None:
         )
     if manifest.replaces is not None and not BATCH_ID_PATTERN.match(str(manifest.replaces)):
         raise EltError(f"{where}: replaces {manifest.replaces!r} is not a batch id (YYYYMMDD-<kind>). {fix}")
+    if manifest.replaces == manifest.batch_id:
+        # Taken at its word, it would be its own corrected delivery: recorded as failed and skipped.
+        raise EltError(
+            f"{where}: replaces names its own batch ({manifest.batch_id}); a corrected delivery has a batch id of "
+            f"its own and names the broken batch in replaces. {fix}"
+        )
     if manifest.schema_version != SCHEMA_VERSION:
         raise EltError(
             f"{where}: schema_version {manifest.schema_version}, this loader reads {SCHEMA_VERSION}. "

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -15,11 +15,11 @@ import psycopg
 from elt.entities import ENTITIES_BY_NAME
 from elt.errors import EltError
 from elt.faults import fault_point
-from elt.generate.manifest import MANIFEST_NAME, list_batches, read_manifest, verify_files
+from elt.generate.export import EXPORT_KIND
+from elt.generate.manifest import MANIFEST_NAME, Manifest, list_batches, read_manifest, verify_files
 from elt.load.ddl import LEDGER_TABLE
 from elt.load.validate import BatchContext, StagedEntity, stage_entity
-from elt.load.warehouse import Warehouse, open_duckdb, open_postgres, utc_now
-from elt.locking import holds_warehouse_lock
+from elt.load.warehouse import Warehouse, one_line, open_duckdb, open_postgres, utc_now
 from elt.settings import Paths
 from elt.targets import duckdb_settings, loader_connection_kwargs, target_config
 
@@ -43,14 +43,13 @@ class BatchResult:
 
 
 @contextmanager
-def open_warehouse(target: str, paths: Paths, reads_only: bool = False) -> Iterator[Warehouse]:
-    """The target's warehouse; `reads_only` for a reader that must not wait for a writer (elt status)."""
+def open_warehouse(target: str, paths: Paths) -> Iterator[Warehouse]:
     config = target_config(paths.project_dir, target)
     if config["type"] == "duckdb":
         with open_duckdb(paths.duckdb_path, duckdb_settings(config)) as warehouse:
             yield warehouse
     elif config["type"] == "postgres":
-        with open_postgres(*loader_connection_kwargs(config), reads_only=reads_only) as warehouse:
+        with open_postgres(*loader_connection_kwargs(config)) as warehouse:
             yield warehouse
     else:
         raise EltError(f"target {target!r} is of type {config['type']!r}; the loader supports duckdb and postgres.")
@@ -97,6 +96,7 @@ def load_batch(warehouse: Warehouse, batch_dir: Path, loaded: dict[str, str], re
             "(docs/runbooks/reprocess-a-batch.md); nothing was written."
         )
 
+    check_business_date(warehouse, batch_dir, manifest)
     newest = warehouse.query(f"select max(business_date) from {LEDGER_TABLE}")[0][0]
     if newest is not None and manifest.business_date < newest:
         raise EltError(
@@ -121,9 +121,9 @@ def load_batch(warehouse: Warehouse, batch_dir: Path, loaded: dict[str, str], re
         warehouse.write_batch(manifest, staged, started_at)
     except (duckdb.Error, psycopg.Error) as error:
         raise EltError(
-            f"{batch_dir}: writing to the warehouse failed ({str(error).strip()}); the batch was rolled back and "
-            "nothing of it is in raw. If the error is about a file's data, ask for the batch to be re-delivered; "
-            "otherwise check the warehouse (space, permissions, connection) and load again."
+            f"{batch_dir}: writing to the warehouse failed ({one_line(error)}); the batch was rolled "
+            "back and nothing of it is in raw. If the error is about a file's data, ask for the batch to be "
+            "re-delivered; otherwise check the warehouse (space, permissions, connection) and load again."
         ) from error
     fault_point("after-commit")
     added = [f"{item.entity.name}.{column.name}" for item in staged for column in item.added_columns]
@@ -131,6 +131,51 @@ def load_batch(warehouse: Warehouse, batch_dir: Path, loaded: dict[str, str], re
     return BatchResult(
         manifest.batch_id, manifest.business_date, "loaded", detail, staged, time.perf_counter() - started
     )
+
+
+def check_business_date(warehouse: Warehouse, batch_dir: Path, manifest: Manifest) -> None:
+    """Refuse a business date outside [the export's, tomorrow (UTC)] before anything of the batch is written.
+
+    Batches load in business-date order, so one dated in 2099 would make every real day after
+    it "older than the newest loaded batch", and one dated before the export would be advised
+    to `elt replay` from its date: which unloads every batch. Neither can be a day of the
+    feed; the way out is to correct or remove the directory. Tomorrow, not today: a source
+    whose day starts ahead of UTC delivers tomorrow's date while the loader's is still today.
+    """
+    where = f"{batch_dir}: business date {manifest.business_date}"
+    # What the advice must say: correcting the date means a new batch id, so a new directory too.
+    fix = (
+        f"Correct the manifest's business_date and batch_id, and the directory's name, to the day it holds, or "
+        f"remove {batch_dir} if it does not belong here; then load again. Nothing of it was loaded."
+    )
+    latest = datetime.now(UTC).date() + timedelta(days=1)
+    if manifest.business_date > latest:
+        raise EltError(
+            f"{where} is after tomorrow ({latest}, UTC); no extract comes from the future, and once it was "
+            f"loaded every real day landed after it would be refused as older. {fix}"
+        )
+    export = export_of(warehouse, batch_dir.parent)
+    if export is not None and manifest.business_date < export[1] and manifest.batch_id != export[0]:
+        raise EltError(
+            f"{where} is before the export's ({export[1]}, batch {export[0]}); the warehouse has no history "
+            f"before its export, so this cannot be a change to it. {fix}"
+        )
+
+
+def export_of(warehouse: Warehouse, landing_dir: Path) -> tuple[str, date] | None:
+    """(batch id, business date) of the export: the loaded one, else the first landed one, else None."""
+    loaded = warehouse.query(
+        f"select batch_id, business_date from {LEDGER_TABLE} where batch_kind = '{EXPORT_KIND}' "
+        "order by business_date, batch_id limit 1"
+    )
+    if loaded:
+        return loaded[0][0], loaded[0][1]
+    for batch_dir in list_batches(landing_dir):
+        with suppress(EltError):
+            manifest = read_manifest(batch_dir)
+            if manifest.batch_kind == EXPORT_KIND:
+                return manifest.batch_id, manifest.business_date
+    return None
 
 
 def replacements(batch_dirs: list[Path]) -> dict[str, str]:
@@ -146,9 +191,6 @@ def replacements(batch_dirs: list[Path]) -> dict[str, str]:
     return replaced
 
 
-# The warehouse lock, not a lock of the loader's own: `elt run` holds it already, and a
-# loader on its own is refused by, and refuses, every other command that changes the warehouse.
-@holds_warehouse_lock
 def load_pending(
     target: str,
     paths: Paths,
@@ -176,21 +218,48 @@ def load_pending(
             try:
                 result = load_batch(warehouse, batch_dir, loaded, report)
             except EltError as error:
-                with suppress(duckdb.Error, psycopg.Error):
-                    # If the warehouse itself is failing this cannot be recorded; the error raised says why.
-                    warehouse.record_failure(batch_dir.name, business_date_of(batch_dir), str(error))
+                message = one_line(error)
+                recorded = _record_failure(warehouse, batch_dir, message)
                 if replacement is None:
-                    waiting = len(batch_dirs) - position - 1
+                    waiting = pending_after(batch_dirs[position + 1 :], loaded, replaced_by)
                     raise EltError(
-                        f"batch {batch_dir.name} failed: {error}\nThe failure is recorded in audit.load_failures"
+                        f"batch {batch_dir.name} failed: {message} {recorded}"
                         + (f"; {waiting} later batch(es) stay pending so history loads in order." if waiting else ".")
                     ) from error
-                detail = f"failed: {error} Superseded by {replacement}, loaded next."
+                detail = f"failed: {message} Superseded by {replacement}, loaded next. {recorded}."
                 result = BatchResult(batch_dir.name, business_date_of(batch_dir), "failed", detail)
         results.append(result)
         if after_each is not None and result.status == "loaded":
             after_each(result)
     return results
+
+
+def _record_failure(warehouse: Warehouse, batch_dir: Path, message: str) -> str:
+    """Keep the failure in audit.load_failures if the warehouse lets us; says, truly, whether it did."""
+    try:
+        warehouse.record_failure(batch_dir.name, business_date_of(batch_dir), message)
+    except (duckdb.Error, psycopg.Error) as error:
+        # The warehouse itself failing (its disk full, say) usually stops this record too.
+        return (
+            f"The failure could not be recorded in audit.load_failures either ({one_line(error)}), so "
+            "`elt status` does not show it"
+        )
+    return "The failure is recorded in audit.load_failures"
+
+
+def pending_after(later: list[Path], loaded: dict[str, str], replaced_by: dict[str, str]) -> int:
+    """How many of the later landed batches are not loaded (nor copies or replaced ones of loaded batches)."""
+    waiting = 0
+    for batch_dir in later:
+        if batch_dir.name in loaded.values() or replaced_by.get(batch_dir.name) in loaded.values():
+            continue
+        try:
+            if read_manifest(batch_dir).content_sha256 in loaded:
+                continue
+        except EltError:
+            pass  # unreadable: not loaded, so it waits like the rest
+        waiting += 1
+    return waiting
 
 
 def business_date_of(batch_dir: Path) -> date | None:

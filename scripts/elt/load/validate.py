@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from elt.entities import DATE, OP_COLUMN, TEXT, Column, Entity
+from elt.entities import OP_COLUMN, TEXT, Column, Entity
 from elt.errors import EltError
 from elt.load.ddl import IDENTIFIER, identifier, raw_columns
 
@@ -102,6 +102,84 @@ _SCALAR = re.compile(
 )
 
 
+# What a file's column may be, per kind of contract column, for its values to be comparable
+# with what they become; any other type cannot hold the contract's value exactly, and the
+# batch fails (decision 0024). A text column takes any type.
+_INTEGERS = re.compile(r"^U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)$")
+_TIMESTAMPS = re.compile(r"^TIMESTAMP(_S|_MS|_NS)?$")
+# Significand bits: a float holds every whole number up to 2^bits, and beyond it neighbours share a value.
+_FLOAT_BITS = {"FLOAT": 24, "DOUBLE": 53}
+_TAKES = {
+    "whole number": "whole or decimal numbers, floating-point numbers or text",
+    "decimal": "whole or decimal numbers, floating-point numbers or text",
+    "date": "dates, timestamps without a time zone, or text YYYY-MM-DD",
+}
+# Numbers and dates as text, written plainly: DuckDB's casts read much more ('9.0000105e7',
+# '90_000_107', '+7', ' 7', '1998/08/03', '1998-08-03T00:00:00+02'), and a text like those has
+# been through something on its way (a float, a locale, a time zone) that the loader cannot undo.
+_PLAIN_WHOLE = "0|-?[1-9][0-9]*"
+_PLAIN_DECIMAL = r"-?(0|[1-9][0-9]*)(\.[0-9]+)?"
+_PLAIN_DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+
+def column_kind(sql_type: str) -> str:
+    """What a contract column holds: a whole number, a decimal, a date, or text."""
+    normalised = _normalised(sql_type)
+    if normalised in ("BIGINT", "INTEGER"):
+        return "whole number"
+    if _DECIMAL.match(normalised):
+        return "decimal"
+    return "date" if normalised == "DATE" else "text"
+
+
+def _takes(kind: str, source_type: str) -> bool:
+    """Whether a file column of `source_type` can hold a value of that kind exactly (value by value)."""
+    if kind == "text" or source_type == "VARCHAR":
+        return True
+    if kind == "date":
+        return source_type == "DATE" or bool(_TIMESTAMPS.match(source_type))
+    return bool(_INTEGERS.match(source_type) or _DECIMAL.match(source_type) or source_type in _FLOAT_BITS)
+
+
+def _type_refusal(path: Path, column: Column, file_type: str) -> EltError:
+    name, kind = column.name, column_kind(column.sql_type)
+    if _normalised(file_type).startswith("TIMESTAMPWITHTIMEZONE") and kind == "date":
+        return EltError(
+            f"{path}: column {name} is TIMESTAMP WITH TIME ZONE where the contract has a date; such a value is "
+            "an instant, and which calendar day an instant falls on depends on a time zone the file does not "
+            f"give, so none of its values can load exactly. Ask for a corrected delivery that writes {name} as a "
+            "date; nothing was loaded."
+        )
+    return EltError(
+        f"{path}: column {name} is {file_type}, which cannot hold {column.sql_type} values exactly (a {kind} "
+        f"column takes {_TAKES[kind]}). Ask for a corrected delivery that writes {name} as {column.sql_type}; "
+        "nothing was loaded."
+    )
+
+
+def check_types(con: duckdb.DuckDBPyConnection, path: Path, entity: Entity, schema: dict[str, str]) -> frozenset[str]:
+    """Fail the batch on a column whose file type cannot hold the contract's values; return such columns left empty.
+
+    A column with no value at all loads as null whatever its type: a writer gives a column of
+    nulls no type (DuckDB reads an integer), as in a file of deletes that carry only keys.
+    """
+    empty = set()
+    for column in entity.columns:
+        file_type = schema[column.name]
+        if _takes(column_kind(column.sql_type), _normalised(file_type)):
+            continue
+        try:
+            values = con.execute(
+                f"select count({identifier(column.name)}) from read_parquet($path)", {"path": str(path)}
+            ).fetchone()[0]
+        except duckdb.Error as error:
+            raise EltError(f"{path}: could not be read ({error}). Ask for the batch to be re-delivered.") from error
+        if values:
+            raise _type_refusal(path, column, file_type)
+        empty.add(column.name)
+    return frozenset(empty)
+
+
 def portable_type(duckdb_type: str) -> str:
     """The raw column type for an added column; anything exotic is kept as text."""
     normalised = _normalised(duckdb_type)
@@ -147,11 +225,18 @@ class _Expressions:
     """SQL for one entity's file: typed values, the validity test and the reasons a row fails."""
 
     def __init__(
-        self, entity: Entity, schema: dict[str, str], default_op: str, added: tuple[AddedColumn, ...] = ()
+        self,
+        entity: Entity,
+        schema: dict[str, str],
+        default_op: str,
+        added: tuple[AddedColumn, ...] = (),
+        empty: frozenset[str] = frozenset(),
     ) -> None:
         self.entity = entity
         self.schema = schema
         self.added = added
+        # Columns of a type that cannot hold the contract's values and hold none (check_types).
+        self.empty = empty
         self.has_op = OP_COLUMN in schema
         self.op = f"source.{OP_COLUMN}" if self.has_op else _sql_string(default_op)
         # An export is all inserts; in a change file a delete (tombstone) carries only its key.
@@ -164,32 +249,65 @@ class _Expressions:
         name = f"source.{identifier(column.name)}"
         if not self.needs_cast(column):
             return name
+        if column.name in self.empty:
+            return f"cast(null as {column.sql_type})"
         if column.sql_type == TEXT and _normalised(self.schema[column.name]) == "BLOB":
             # Text stored as plain bytes: decoded as UTF-8 (null if it is not); a cast would write
             # every byte above 0x7f as the four characters \xNN.
             return f"try(decode({name}))"
         return f"try_cast({name} as {column.sql_type})"
 
-    def exact(self, column: Column) -> str | None:
-        """True when the cast value is exactly the file's value; None when there is nothing to compare.
+    def exact_checks(self, column: Column) -> list[tuple[str, str]]:
+        """(condition, reason) pairs: a cast value loads only if every condition holds; each reason says why not.
 
         DuckDB's casts round: 1.005 becomes 1.01 as a decimal(15, 2), '1.5' becomes the key 2,
-        a timestamp becomes its date. A loaded value must be the delivered one, so a row whose
-        value the contract's type cannot hold exactly is quarantined.
+        a timestamp becomes its date, and they read text in many forms. A loaded value must be
+        the delivered one, so a row whose value the contract's type cannot hold exactly, or
+        whose text is not plainly written, is quarantined. Conditions and reasons are SQL; a
+        condition is only asked of a value that cast (null otherwise), and may be null itself.
         """
-        if not self.needs_cast(column):
-            return None
+        if not self.needs_cast(column) or column.name in self.empty:
+            return []
         source_type = _normalised(self.schema[column.name])
-        name, typed = f"source.{column.name}", self.typed(column)
+        name, typed, kind = f"source.{column.name}", self.typed(column), column_kind(column.sql_type)
+        shown = f"cast({typed} as varchar) || ': ' || {_shown(name)}"
+
+        def reason(text: str) -> str:
+            return f"{_sql_string(f'{column.name}: {text}, it would be stored as ')} || {shown}"
+
+        def matches(pattern: str) -> str:
+            return f"regexp_full_match({name}, {_sql_string(pattern)})"
+
+        not_exactly = reason(f"not exactly a {column.sql_type}")
         if source_type == "VARCHAR":
-            if column.sql_type == DATE:
-                return f"try_cast({name} as timestamp) = cast({typed} as timestamp)"
-            if column.sql_type != TEXT:
-                return f"try_cast({name} as decimal(38, 18)) = {typed}"
-            return None
+            if kind == "whole number":
+                plain = reason("not written as a plain whole number (digits and an optional leading -)")
+                return [(matches(_PLAIN_WHOLE), plain)]
+            if kind == "decimal":
+                plain = reason(
+                    "not written as a plain decimal number (digits, an optional leading -, a . between digits)"
+                )
+                scale = int(_DECIMAL.match(_normalised(column.sql_type)).group(2))
+                # Plainly written, it may have more decimals than the column if the extra ones are zeros.
+                within_scale = matches(rf"-?[0-9]+(\.[0-9]{{0,{scale}}}0*)?")
+                return [
+                    (matches(_PLAIN_DECIMAL), plain),
+                    (f"(not {matches(_PLAIN_DECIMAL)} or {within_scale})", not_exactly),
+                ]
+            if kind == "date":
+                return [(matches(_PLAIN_DATE), reason("not written as a date (YYYY-MM-DD)"))]
+            return []
+        checks = []
         if _SCALAR.match(source_type):
-            return f"try_cast({typed} as {source_type}) = {name}"
-        return None
+            checks.append((f"try_cast({typed} as {source_type}) = {name}", not_exactly))
+        if kind == "whole number" and source_type in _FLOAT_BITS:
+            bits = _FLOAT_BITS[source_type]
+            beyond = _sql_string(
+                f"{column.name}: not exactly a {column.sql_type}: a {source_type} holds every whole number only "
+                f"up to 2^{bits} ({2**bits}), beyond it neighbours share one value: "
+            )
+            checks.append((f"abs({name}) <= {2**bits}", f"{beyond} || {_shown(name)}"))
+        return checks
 
     def texts(self) -> list[tuple[str, str]]:
         """(name, typed value) of every text column a row brings to raw, the file's new columns included."""
@@ -210,9 +328,11 @@ class _Expressions:
         for column in self.entity.columns:
             typed = self.typed(column)
             if self.needs_cast(column):
-                exact = self.exact(column)
-                cast_kept_it = f"{typed} is not null" if exact is None else f"coalesce({exact}, false)"
-                parts.append(f"(source.{column.name} is null or {cast_kept_it})")
+                kept = [
+                    f"{typed} is not null",
+                    *(f"coalesce({check}, false)" for check, _ in self.exact_checks(column)),
+                ]
+                parts.append(f"(source.{column.name} is null or ({' and '.join(kept)}))")
             if column.name in self.entity.key:
                 parts.append(f"{typed} is not null")
             elif column.required:
@@ -247,13 +367,10 @@ class _Expressions:
                     f"case when source.{name} is not null and {typed} is null then "
                     f"{_sql_string(f'{name}: not a {column.sql_type}: ')} || {_shown(f'source.{name}')} end"
                 )
-                exact = self.exact(column)
-                if exact is not None:
-                    cases.append(
-                        f"case when {typed} is not null and not coalesce({exact}, false) then "
-                        f"{_sql_string(f'{name}: not exactly a {column.sql_type}, it would be stored as ')} "
-                        f"|| cast({typed} as varchar) || ': ' || {_shown(f'source.{name}')} end"
-                    )
+                cases.extend(
+                    f"case when {typed} is not null and not coalesce({check}, false) then {reason} end"
+                    for check, reason in self.exact_checks(column)
+                )
             if column.name in self.entity.key:
                 cases.append(f"case when source.{name} is null then {_sql_string(f'{name}: missing')} end")
             elif column.required:
@@ -316,9 +433,11 @@ _LOADER_FAULTS = (duckdb.ParserException, duckdb.BinderException, duckdb.Catalog
 def stage_entity(
     con: duckdb.DuckDBPyConnection, path: Path, entity: Entity, file_sha256: str, batch: BatchContext
 ) -> StagedEntity:
+    # Casts of a timestamp with time zone depend on the session's zone: UTC, not the machine's.
+    con.execute("set TimeZone = 'UTC'")
     schema = source_schema(con, path)
     added = _check_schema(path, entity, schema)
-    expressions = _Expressions(entity, schema, batch.op, added)
+    expressions = _Expressions(entity, schema, batch.op, added, check_types(con, path, entity, schema))
     parameters: dict = {
         "path": str(path),
         "batch_id": batch.batch_id,

@@ -28,6 +28,9 @@ from elt.generate.manifest import Manifest
 from elt.load.ddl import FAILURES_TABLE, LEDGER_TABLE, QUARANTINE_TABLE, create_statements, identifier, raw_table
 from elt.load.validate import QUARANTINE_COLUMNS, StagedEntity, quarantine_rows_query
 
+# Any constant works; it only has to be the same for every loader of one database.
+POSTGRES_LOAD_LOCK_KEY = 7_301_946_185
+
 LEDGER_COLUMNS = (
     "batch_id, entity, batch_kind, business_date, content_sha256, source_file, file_sha256, "
     "rows_in, rows_loaded, rows_quarantined, status, started_at, finished_at, added_columns"
@@ -36,6 +39,11 @@ RAW_COLUMNS_QUERY = """
     select column_name from information_schema.columns
     where table_schema = 'raw' and table_name = {placeholder}
 """
+
+
+def one_line(error: object) -> str:
+    """An error's text on one line: DuckDB's and libpq's messages often hold line breaks."""
+    return " ".join(str(error).split())
 
 
 def utc_now() -> datetime:
@@ -180,20 +188,12 @@ class DuckDBWarehouse:
 
 
 class PostgresWarehouse:
-    def __init__(self, connection: psycopg.Connection, reads_only: bool = False) -> None:
+    def __init__(self, connection: psycopg.Connection) -> None:
         self.connection = connection
         self.stage_connection = duckdb.connect()
-        try:
-            with connection.transaction():
-                if reads_only:
-                    # `elt status` must not queue behind a load's open transaction (the ALTER in
-                    # create_statements waits for it); a loader holding the ledger ran them itself.
-                    connection.execute("set local lock_timeout = '500ms'")
-                for statement in create_statements(ENTITIES):
-                    connection.execute(statement)
-        except psycopg.errors.LockNotAvailable:
-            if not reads_only:
-                raise
+        with connection.transaction():
+            for statement in create_statements(ENTITIES):
+                connection.execute(statement)
 
     def query(self, sql: str, parameters: tuple = ()) -> list[tuple]:
         rows = self.connection.execute(sql, parameters).fetchall()
@@ -276,9 +276,21 @@ class PostgresWarehouse:
             fault_point("before-commit")
 
 
+def warehouse_directory(path: Path) -> None:
+    """Create the DuckDB file's directory, or say in one line why it cannot be."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise EltError(
+            f"{path.parent}: cannot create the warehouse's directory ({error.strerror or error}). Point "
+            "WAREHOUSE_DUCKDB_PATH at a directory this user can write (not on a read-only or full file system), "
+            "then run again."
+        ) from error
+
+
 @contextmanager
 def open_duckdb(path: Path, settings: dict[str, str] | None = None) -> Iterator[DuckDBWarehouse]:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    warehouse_directory(path)
     try:
         connection = duckdb.connect(str(path))
     except duckdb.IOException as error:
@@ -287,10 +299,21 @@ def open_duckdb(path: Path, settings: dict[str, str] | None = None) -> Iterator[
                 f"{path} is in use by another process (another `elt load`/`elt run`, or an open DuckDB "
                 "session). Wait for it to finish or close it, then run again."
             ) from error
-        raise EltError(f"{path}: cannot open the DuckDB warehouse ({error}).") from error
+        raise EltError(
+            f"{path}: cannot open the DuckDB warehouse ({one_line(error)}). Check that the file and "
+            "its directory can be written (not on a read-only or full file system, not made immutable), or point "
+            "WAREHOUSE_DUCKDB_PATH elsewhere; then run again."
+        ) from error
     try:
         apply_duckdb_settings(connection, settings or {})
-        yield DuckDBWarehouse(connection)
+        try:
+            warehouse = DuckDBWarehouse(connection)
+        except duckdb.IOException as error:
+            raise EltError(
+                f"{path}: cannot create the raw and audit schemas ({one_line(error)}). Check that the "
+                "file and its directory can be written (space, a read-only file system), then run again."
+            ) from error
+        yield warehouse
     finally:
         connection.close()
 
@@ -307,26 +330,28 @@ def apply_duckdb_settings(connection: duckdb.DuckDBPyConnection, settings: dict[
 
 
 @contextmanager
-def open_postgres(
-    connection_kwargs: dict, role: str | None = None, reads_only: bool = False
-) -> Iterator[PostgresWarehouse]:
+def open_postgres(connection_kwargs: dict, role: str | None = None) -> Iterator[PostgresWarehouse]:
     where = "{user}@{host}:{port}/{dbname}".format(**connection_kwargs)
     try:
         connection = psycopg.connect(**connection_kwargs, connect_timeout=15)
     except psycopg.OperationalError as error:
-        raise EltError(f"cannot connect to PostgreSQL at {where}: {error}".strip()) from error
+        raise EltError(f"cannot connect to PostgreSQL at {where}: {one_line(error)}") from error
     try:
         if role:
             try:
                 connection.execute(psycopg.sql.SQL("set role {}").format(psycopg.sql.Identifier(role)))
             except psycopg.Error as error:
                 raise EltError(
-                    f"{where} cannot switch to role {role!r} ({str(error).strip()}): grant it to the loader's "
+                    f"{where} cannot switch to role {role!r} ({one_line(error)}): grant it to the loader's "
                     "user, or unset ELT_LOADER_PGROLE (docs/security.md)."
                 ) from error
-        connection.commit()  # so the role outlives a later rollback
-        # No lock here: the loader runs under the warehouse lock (elt.locking), and `elt status`
-        # reads through this same connection while a command holds it.
-        yield PostgresWarehouse(connection, reads_only)
+        locked = connection.execute("select pg_try_advisory_lock(%s)", (POSTGRES_LOAD_LOCK_KEY,)).fetchone()[0]
+        connection.commit()
+        if not locked:
+            raise EltError(
+                f"another load is running against {where} (it holds the load lock). "
+                "Wait for it to finish, then run again; nothing was written."
+            )
+        yield PostgresWarehouse(connection)
     finally:
         connection.close()

@@ -24,6 +24,17 @@ Where the contract's answer is not obvious, the choices are these:
   character, which PostgreSQL cannot store: quarantined on both engines alike.
 - A value the contract type cannot hold exactly (1.005 as money, 1.5 as a key, a time of
   day in a date) is quarantined rather than rounded.
+- A number or date delivered as text must be written plainly: a whole number as digits with
+  an optional leading '-' (no '+', spaces, leading zeros, '.0', exponent or '_'), a decimal
+  the same with one '.' between digits, a date as YYYY-MM-DD. Anything else is quarantined,
+  even where the value it reads as is right: such a text has been through something (a
+  float, a locale, a time zone) on its way, and the loader cannot tell what it did.
+- A whole number delivered as a float loads only within the range where that float holds
+  every whole number (2^53 for a double, 2^24 for a float).
+- A column whose file type cannot hold the contract's value exactly at all (a timestamp
+  with time zone, an integer or a boolean where a date or a number is expected) fails the
+  batch: it is a delivery problem, like a renamed column, and a corrected delivery then
+  replaces it (decision 0024). A column with no value in it loads whatever its type.
 """
 
 from __future__ import annotations
@@ -34,7 +45,7 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -457,6 +468,96 @@ def date_with_time_of_day(d: Delivery) -> None:
     orders_with(d, "o_orderdate", times, pa.timestamp("us"))
 
 
+# Numbers and dates as text load only when written plainly: the way the column would print
+# them, give or take trailing zeros after a decimal point. DuckDB's casts read far more than
+# that ('9.0000105e7', '90_000_107', '+7', ' 7', '1998/08/03', '1998-08-03T00:00Z'), and an
+# extract that writes a key in exponent notation has been through a float on its way.
+
+
+def orders_as_text(d: Delivery, values: dict[str, list[str]]) -> None:
+    """The case's orders, each named column text, taking `values` row by row."""
+    rows = d.rows()
+    for column, texts in values.items():
+        for row, text in zip(rows, texts, strict=True):
+            row[column] = text
+    d.write("orders", rows, dict.fromkeys(values, pa.string()))
+    d.seal()
+
+
+def keys_in_exponent_or_underscores(d: Delivery) -> None:
+    keys = [str(row["o_orderkey"]) for row in d.rows()]
+    # Each the row's own key, exactly: 7.57E+2 for 757, 7_58 for 758.
+    exponent = f"{keys[0][0]}.{keys[0][1:]}E+{len(keys[0]) - 1}"
+    orders_as_text(d, {"o_orderkey": [exponent, f"{keys[1][0]}_{keys[1][1:]}", keys[2]]})
+
+
+def keys_signed_padded_or_decimal(d: Delivery) -> None:
+    keys = [str(row["o_orderkey"]) for row in d.rows()]
+    customers = [str(row["o_custkey"]) for row in d.rows()]
+    orders_as_text(
+        d,
+        {
+            "o_orderkey": [f"+{keys[0]}", f" {keys[1]}", f"{keys[2]}.0"],
+            "o_custkey": [f"0{customers[0]}", f"{customers[1]} ", customers[2]],
+        },
+    )
+
+
+def integer_negative_zero_or_exponent(d: Delivery) -> None:
+    orders_as_text(d, {"o_shippriority": ["-0", "0e0", "0"]})
+
+
+def money_in_exponent_or_separators(d: Delivery) -> None:
+    price = str(d.rows()[2]["o_totalprice"])
+    orders_as_text(d, {"o_totalprice": ["1.5e2", "1_000.00", price]})
+
+
+def money_signed_or_padded(d: Delivery) -> None:
+    orders_as_text(d, {"o_totalprice": ["+12.50", " 12.50", ".5"]})
+
+
+def money_with_many_decimals(d: Delivery) -> None:
+    # 19 decimals: more than the decimal(38, 18) a text is compared in, so a comparison alone would pass it.
+    orders_as_text(d, {"o_totalprice": ["1.0000000000000000001", "2.50000000000000000000000", "3.99"]})
+
+
+def dates_in_other_formats(d: Delivery) -> None:
+    orders_as_text(d, {"o_orderdate": ["1998-8-3", "1998/08/03", "1998-08-03T00:00:00Z"]})
+
+
+def dates_padded_or_zoned(d: Delivery) -> None:
+    orders_as_text(d, {"o_orderdate": [" 1998-08-03", "1998-08-03 00:00:00+02", "1998-08-03"]})
+
+
+def date_as_timestamp_with_time_zone(d: Delivery) -> None:
+    # Midnight UTC is the evening before in New York: which day an instant is depends on a zone.
+    instants = [datetime(1998, 8, day, hour, tzinfo=UTC) for day, hour in ((3, 0), (3, 22), (4, 0))]
+    orders_with(d, "o_orderdate", instants, pa.timestamp("us", tz="UTC"))
+
+
+def date_as_integer(d: Delivery) -> None:
+    orders_with(d, "o_orderdate", [19980803, 19980804, 19980805], pa.int32())
+
+
+def number_as_boolean(d: Delivery) -> None:
+    orders_with(d, "o_shippriority", [True, False, False], pa.bool_())
+
+
+def keys_as_floats_beyond_their_precision(d: Delivery) -> None:
+    rows = [dict(row, o_orderkey=float(row["o_orderkey"]), o_custkey=float(row["o_custkey"])) for row in d.rows()]
+    # 2^53 + 2 is a double, but so is every key from 2^53 + 1 to 2^53 + 3 written as one; the
+    # same for a float beyond 2^24.
+    rows[0]["o_orderkey"] = float(2**53 + 2)
+    rows[1]["o_custkey"] = float(2**24 + 2)
+    d.write("orders", rows, {"o_orderkey": pa.float64(), "o_custkey": pa.float32()})
+    d.seal()
+
+
+def date_column_without_a_type(d: Delivery) -> None:
+    # Every value null: the writer gave the column no type, which DuckDB reads as an integer.
+    orders_with(d, "o_orderdate", [None, None, None], pa.null())
+
+
 def dates_at_type_limits(d: Delivery) -> None:
     orders_with(d, "o_orderdate", [date(1, 1, 1), date(9999, 12, 31), date(1970, 1, 1)])
 
@@ -678,7 +779,13 @@ def manifest_future_schema_version(d: Delivery) -> None:
     d.seal(schema_version=2)
 
 
+def manifest_replaces_itself(d: Delivery) -> None:
+    good_orders(d)
+    d.seal(replaces=d.batch_id)
+
+
 NOT_PARQUET = "not a readable parquet file"
+PLAIN_WHOLE = "not written as a plain whole number"
 
 CASES: tuple[BadInput, ...] = (
     # Malformed files
@@ -935,6 +1042,97 @@ CASES: tuple[BadInput, ...] = (
         quarantined={1: "o_orderdate: not exactly a date"},
     ),
     BadInput(
+        "keys-in-exponent-or-underscores",
+        "o_orderkey as text, one in exponent notation (7.57E+2), one with an underscore (7_58)",
+        QUARANTINED,
+        keys_in_exponent_or_underscores,
+        quarantined={1: f"o_orderkey: {PLAIN_WHOLE}", 2: f"o_orderkey: {PLAIN_WHOLE}"},
+    ),
+    BadInput(
+        "keys-signed-padded-or-decimal",
+        "keys as text with a '+', a leading or trailing space, a leading zero, a '.0'",
+        QUARANTINED,
+        keys_signed_padded_or_decimal,
+        quarantined={1: f"o_orderkey: {PLAIN_WHOLE}", 2: f"o_custkey: {PLAIN_WHOLE}", 3: f"o_orderkey: {PLAIN_WHOLE}"},
+    ),
+    BadInput(
+        "integer-negative-zero-or-exponent",
+        "o_shippriority as text: '-0', '0e0' ('0' is fine)",
+        QUARANTINED,
+        integer_negative_zero_or_exponent,
+        quarantined={1: f"o_shippriority: {PLAIN_WHOLE}", 2: f"o_shippriority: {PLAIN_WHOLE}"},
+    ),
+    BadInput(
+        "money-in-exponent-or-separators",
+        "o_totalprice as text: '1.5e2', '1_000.00'",
+        QUARANTINED,
+        money_in_exponent_or_separators,
+        quarantined={index: "o_totalprice: not written as a plain decimal number" for index in (1, 2)},
+    ),
+    BadInput(
+        "money-signed-or-padded",
+        "o_totalprice as text: '+12.50', ' 12.50', '.5'",
+        QUARANTINED,
+        money_signed_or_padded,
+        quarantined={index: "o_totalprice: not written as a plain decimal number" for index in (1, 2, 3)},
+    ),
+    BadInput(
+        "money-with-many-decimals",
+        "o_totalprice as text with 19 decimals (1.0000000000000000001), and 2.5 with 23",
+        QUARANTINED,
+        money_with_many_decimals,
+        quarantined={1: "o_totalprice: not exactly a decimal(15, 2), it would be stored as 1.00"},
+    ),
+    BadInput(
+        "dates-in-other-formats",
+        "o_orderdate as text: '1998-8-3', '1998/08/03', '1998-08-03T00:00:00Z'",
+        QUARANTINED,
+        dates_in_other_formats,
+        quarantined={index: "o_orderdate: not written as a date (YYYY-MM-DD)" for index in (1, 2, 3)},
+    ),
+    BadInput(
+        "dates-padded-or-zoned",
+        "o_orderdate as text: ' 1998-08-03', '1998-08-03 00:00:00+02'",
+        QUARANTINED,
+        dates_padded_or_zoned,
+        quarantined={index: "o_orderdate: not written as a date (YYYY-MM-DD)" for index in (1, 2)},
+    ),
+    BadInput(
+        "date-as-timestamp-with-time-zone",
+        "o_orderdate as timestamps with time zone (UTC), one at midnight",
+        BATCH_FAILED,
+        date_as_timestamp_with_time_zone,
+        message=("orders.parquet", "o_orderdate is TIMESTAMP WITH TIME ZONE", "an instant"),
+    ),
+    BadInput(
+        "date-as-integer",
+        "o_orderdate as the integers 19980803...",
+        BATCH_FAILED,
+        date_as_integer,
+        message=("orders.parquet", "o_orderdate is INTEGER", "cannot hold date values"),
+    ),
+    BadInput(
+        "number-as-boolean",
+        "o_shippriority as booleans",
+        BATCH_FAILED,
+        number_as_boolean,
+        message=("orders.parquet", "o_shippriority is BOOLEAN", "cannot hold integer values"),
+    ),
+    BadInput(
+        "keys-as-floats-beyond-their-precision",
+        "o_orderkey a double 2^53 + 2, o_custkey a float 2^24 + 2",
+        QUARANTINED,
+        keys_as_floats_beyond_their_precision,
+        quarantined={1: "o_orderkey: not exactly a bigint: a DOUBLE", 2: "o_custkey: not exactly a bigint: a FLOAT"},
+    ),
+    BadInput(
+        "date-column-without-a-type",
+        "o_orderdate null in every row, written without a type (DuckDB reads an integer)",
+        QUARANTINED,
+        date_column_without_a_type,
+        quarantined={index: "o_orderdate: missing" for index in (1, 2, 3)},
+    ),
+    BadInput(
         "dates-at-type-limits",
         "order dates 0001-01-01, 9999-12-31, 1970-01-01",
         ACCEPTED,
@@ -1148,5 +1346,12 @@ CASES: tuple[BadInput, ...] = (
         BATCH_FAILED,
         manifest_future_schema_version,
         message=("manifest.json", "schema_version 2"),
+    ),
+    BadInput(
+        "manifest-replaces-itself",
+        "a good delivery whose manifest says it replaces its own batch id",
+        BATCH_FAILED,
+        manifest_replaces_itself,
+        message=("manifest.json", "replaces names its own batch"),
     ),
 )
