@@ -293,7 +293,8 @@ def test_a_warehouse_on_a_read_only_file_system_is_one_line(workspace, landed_da
     workspace.env["WAREHOUSE_DUCKDB_PATH"] = str(mount_point / "sub" / "warehouse.duckdb")
     result = in_read_only_mount(workspace, mount_point, f"mount -o remount,ro {mount_point} && exec {ELT} load")
     message = one_line_error(result)
-    assert f"{mount_point / 'sub'}: cannot create the warehouse's directory (Read-only file system)" in message
+    # The loader's own message, or the warehouse lock's (elt.locking), whichever comes first.
+    assert f"{mount_point / 'sub'}" in message and "Read-only file system" in message
     assert "WAREHOUSE_DUCKDB_PATH" in message
 
     workspace.env["WAREHOUSE_DUCKDB_PATH"] = str(mount_point / "warehouse.duckdb")
