@@ -2,17 +2,25 @@
     Write-audit-publish (docs/decisions/0011-write-audit-publish.md).
 
     dbt builds and tests the marts in the schema marts_build, which consumers never read.
-    Only after a build with no error and no failed test does `elt run` call publish_marts:
-    it puts every mart into a new version schema marts_v<N> (a copy, or for the large
-    incremental marts a view of their row versions: published_history.sql) and re-points the views in
-    the consumer schema `marts` to it, all in one transaction, so a reader sees either the
-    old version or the new one, never a mix. Personal data is masked in those views
-    (mask_pii), and on PostgreSQL the reporter role gets select on them and nothing else.
-    rollback_marts re-points the views to an earlier version still kept.
+    publish_marts puts every mart into a new version schema marts_v<N> (a copy, or for the
+    large incremental marts a view of their row versions: published_history.sql) and
+    re-points the views in the consumer schema `marts` to it, all in one transaction, so a
+    reader sees either the old version or the new one, never a mix. Personal data is masked
+    in those views (mask_pii), and on PostgreSQL the reporter role gets select on them and
+    nothing else. rollback_marts re-points the views to an earlier version still kept.
+
+    It publishes only what was audited (docs/decisions/0023): every mart's tests must have
+    passed on the very builds marts_build holds, as the warehouse records them
+    (audited_builds.sql), whoever ran dbt and however it ended. And builds already live are
+    not published again: the version stays, nothing is retired.
+
+    The published views name schemas, never the database: a DuckDB file restored under
+    another name is another catalog (docs/runbooks/restore.md).
 
     audit.publish_log records every version: live (the one the views show), superseded,
     rolled_back (left by a rollback; never made live again automatically) and retired
-    (its schema dropped once more than var('published_versions_kept') versions exist).
+    (its schema dropped once more than var('published_versions_kept') versions exist), with
+    the builds it was published from (build_signature).
 #}
 
 {% macro published_models() %}
@@ -48,6 +56,15 @@
         ~ " dbt_invocation_id varchar(64) not null,"
         ~ " note varchar(500))"
     ) %}
+    {#- Added by decision 0023; a log written before it has none for its versions. -#}
+    {% do run_write("alter table audit.publish_log add column if not exists build_signature varchar(8000)") %}
+{% endmacro %}
+
+
+{#- A refusal: one line, logged (so `elt` can show it alone) and raised. -#}
+{% macro refuse_publication(message) %}
+    {{ log(message, info=true) }}
+    {% do exceptions.raise_compiler_error(message) %}
 {% endmacro %}
 
 
@@ -101,28 +118,56 @@
     {% set models = published_models() %}
     {% set build_schema = generate_schema_name('marts_build', models[0]) | trim %}
     {% do ensure_publish_log() %}
+    {% set live = run_query(
+        "select version, build_signature from audit.publish_log where status = 'live'"
+    ).rows %}
+    {% set consumers_see = 'consumers still see version ' ~ live[0][0] if live else 'nothing is published yet' %}
+
+    {% for node in models %}
+        {% if adapter.get_relation(database=target.database, schema=build_schema, identifier=node.name) is none %}
+            {% do refuse_publication(
+                'cannot publish: ' ~ build_schema ~ '.' ~ node.name ~ ' does not exist; ' ~ consumers_see ~ '. '
+                ~ 'Run `elt run` (or dbt build) to build and test the marts first.'
+            ) %}
+        {% endif %}
+    {% endfor %}
+
+    {% set failed, unaudited = unaudited_marts(models) %}
+    {% if failed or unaudited %}
+        {% set reasons = [] %}
+        {% if failed %}
+            {% do reasons.append(failed | join(', ') ~ ' failed their tests') %}
+        {% endif %}
+        {% if unaudited %}
+            {% do reasons.append(unaudited | join(', ') ~ ' changed since their tests last passed'
+                ~ ' (a `dbt run`, or a build stopped before its tests)') %}
+        {% endif %}
+        {% do refuse_publication(
+            'cannot publish: in ' ~ build_schema ~ ', ' ~ reasons | join('; ') ~ '; ' ~ consumers_see ~ '. '
+            ~ 'Fix the cause, build and test them (`elt run`, or `dbt build`), then `elt publish`.'
+        ) %}
+    {% endif %}
+
     {% set held = publish_log_rows(
         "status = 'rolled_back' and version > (select coalesce(max(version), 0) from audit.publish_log"
         ~ " where status = 'live')"
     ) %}
     {% if held and not release_hold %}
-        {{ log('Not published: publication is on hold since version ' ~ held[0][0] ~ ' was rolled back. '
-            ~ 'Run `elt publish` to publish this build.', info=true) }}
+        {{ log('Not published: publication is on hold since version ' ~ held[0][0] ~ ' was rolled back; '
+            ~ consumers_see ~ '. Check the build, then run `elt publish` to publish it.', info=true) }}
         {{ return(none) }}
     {% endif %}
+
+    {% set signature = marts_build_signature(models) %}
+    {% if live and live[0][1] == signature %}
+        {{ log('Not published: ' ~ build_schema ~ ' holds the builds version ' ~ live[0][0] ~ ' was published from, '
+            ~ 'so it stays live; nothing was copied or retired.', info=true) }}
+        {{ return(none) }}
+    {% endif %}
+
     {% set newest = run_query("select coalesce(max(version), 0) from audit.publish_log").rows[0][0] %}
     {% set version = newest | int + 1 %}
     {% set schema_name = version_schema(version) %}
-
-    {% for node in models %}
-        {% if adapter.get_relation(database=target.database, schema=build_schema, identifier=node.name) is none %}
-            {% do exceptions.raise_compiler_error(
-                'cannot publish: ' ~ build_schema ~ '.' ~ node.name ~ ' does not exist. '
-                ~ 'Run `elt run` (or dbt build) to build and test the marts first; '
-                ~ 'consumers still see the live version.'
-            ) %}
-        {% endif %}
-    {% endfor %}
 
     {% do begin_publication_transaction() %}
     {% do run_write('create schema ' ~ schema_name) %}
@@ -147,8 +192,9 @@
         ~ " where status = 'live'"
     ) %}
     {% do run_write(
-        "insert into audit.publish_log values (" ~ version ~ ", '" ~ schema_name ~ "', 'live', "
-        ~ utc_now() ~ ", " ~ utc_now() ~ ", '" ~ invocation_id ~ "', null)"
+        "insert into audit.publish_log (version, schema_name, status, published_at, status_changed_at,"
+        ~ " dbt_invocation_id, build_signature) values (" ~ version ~ ", '" ~ schema_name ~ "', 'live', "
+        ~ utc_now() ~ ", " ~ utc_now() ~ ", '" ~ invocation_id ~ "', '" ~ signature ~ "')"
     ) %}
     {{ fault_point('publish:before-commit') }}
     {% do adapter.commit() %}

@@ -167,7 +167,7 @@
             ~ "' and history_table = '" ~ current_table ~ "' order by version desc limit 1"
         ).rows %}
         {% if not watermark %}
-            {% do exceptions.raise_compiler_error(
+            {% do refuse_publication(
                 'cannot publish ' ~ node.name ~ ': ' ~ history ~ ' has no row in audit.published_watermarks. '
                 ~ 'Drop the table to start its history again; the next publish copies the build.'
             ) %}
@@ -215,7 +215,7 @@
         {% set counts = open_and_build_row_counts(history, build) %}
     {% endif %}
     {% if counts[0] != counts[1] %}
-        {% do exceptions.raise_compiler_error(
+        {% do refuse_publication(
             'cannot publish ' ~ node.name ~ ': version ' ~ version ~ ' of ' ~ history ~ ' would show '
             ~ counts[0] ~ ' rows where ' ~ build ~ ' has ' ~ counts[1] ~ '. Nothing was published. '
             ~ 'Drop ' ~ history ~ ' to start its history again from the build.'
@@ -250,13 +250,15 @@
 {#- Version `version`'s view of a mart published by row versions. -#}
 {% macro create_row_version_view(node, schema_name, history_table, version) %}
     {% set history = api.Relation.create(database=target.database, schema=history_schema(), identifier=history_table) %}
+    {#- Schema-qualified only: a view naming the database breaks when the database is restored under another name. -#}
+    {% set unqualified = history.include(database=False) %}
     {% set columns = [] %}
     {% for column in mart_columns(history) %}
         {% do columns.append(adapter.quote(column.name)) %}
     {% endfor %}
     {% do run_write(
         'create view ' ~ schema_name ~ '.' ~ node.name ~ ' as select ' ~ columns | join(', ')
-        ~ ' from ' ~ history ~ ' where published_from_version <= ' ~ version
+        ~ ' from ' ~ unqualified ~ ' where published_from_version <= ' ~ version
         ~ ' and published_to_version > ' ~ version
     ) %}
 {% endmacro %}

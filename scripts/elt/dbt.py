@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,16 +67,25 @@ def dbt_target_dir(project_dir: Path) -> Path:
     return Path(project_dir) / os.environ.get("DBT_TARGET_PATH", "target")
 
 
-def run_dbt(project_dir: Path, target: str, *args: str, keep_results_as: str | None = None) -> DbtSummary:
+def run_dbt(
+    project_dir: Path,
+    target: str,
+    *args: str,
+    keep_results_as: str | None = None,
+    macro_log: list[str] | None = None,
+) -> DbtSummary:
     """Run one dbt command against `target`; raises EltError with where to look when it fails.
 
     dbt overwrites run_results.json with every command, so `keep_results_as` saves a copy
-    (the build's results outlive the docs generation that follows it).
+    (the build's results outlive the docs generation that follows it). `macro_log`
+    collects what macros log with info=true (an operation's outcome, a refusal).
     """
     from dbt.cli.main import dbtRunner  # imported late: dbt takes a second to import
 
     command = [*args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--target", target]
-    callbacks = [_fault_points_in_macros] if _fault_points_armed() else []
+    callbacks: list[Callable] = [_fault_points_in_macros] if _fault_points_armed() else []
+    if macro_log is not None:
+        callbacks.append(_collect_macro_log(macro_log))
     lock_conflicts: list[re.Match] = []
     callbacks.append(functools.partial(_note_lock_conflict, lock_conflicts))
     result = dbtRunner(callbacks=[*callbacks, *dbt_fault_callbacks()]).invoke(command)
@@ -138,13 +148,36 @@ def _fault_points_in_macros(event) -> None:
         fault_point(event.data.msg.removeprefix(FAULT_POINT_LOG_PREFIX))
 
 
-def publish_marts(project_dir: Path, target: str, release_hold: bool = False) -> None:
-    """Publish the marts just built and tested: a new version, made live in one transaction.
+def _collect_macro_log(lines: list[str]) -> Callable:
+    def collect(event) -> None:
+        if event.info.name == "JinjaLogInfo":
+            lines.append(" ".join(event.data.msg.split()))
 
-    Publication is held after a rollback (see macros/publication/publish_marts.sql) until a
-    publish with `release_hold`."""
+    return collect
+
+
+# The first words of publish_marts' outcomes (macros/publication/publish_marts.sql).
+PUBLISH_OUTCOMES = ("Published version", "Not published")
+PUBLISH_REFUSAL = "cannot publish"
+
+
+def publish_marts(project_dir: Path, target: str, release_hold: bool = False) -> str:
+    """Publish the marts as audited in marts_build: a new version, made live in one transaction.
+
+    Returns the operation's outcome: the version published, or why none was (on hold after a
+    rollback until a publish with `release_hold`; nothing changed since the live version).
+    Marts whose tests have not passed on their current build are refused with an EltError
+    that names them (decision 0023)."""
     args = ["--args", json.dumps({"release_hold": True})] if release_hold else []
-    run_dbt(project_dir, target, "run-operation", "publish_marts", *args)
+    logged: list[str] = []
+    try:
+        run_dbt(project_dir, target, "run-operation", "publish_marts", *args, macro_log=logged)
+    except EltError as error:
+        refusal = next((line for line in logged if line.startswith(PUBLISH_REFUSAL)), None)
+        if refusal is None:
+            raise
+        raise EltError(refusal) from error
+    return next((line for line in reversed(logged) if line.startswith(PUBLISH_OUTCOMES)), "")
 
 
 def rollback_marts(project_dir: Path, target: str, version: int | None = None) -> None:

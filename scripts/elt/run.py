@@ -133,14 +133,12 @@ def _run_stages(
     # Write-audit-publish: reached only when every build above passed its tests.
     started = time.perf_counter()
     live_before = live_version(target, paths)
-    publish_marts(paths.project_dir, target)
+    outcome = publish_marts(paths.project_dir, target)
     record.published_version = live_version(target, paths)
     summary.published = record.published_version != live_before
     if not summary.published:
-        console.print(
-            f"[yellow]Not published[/]: publication is on hold since a rollback; consumers stay on version "
-            f"{live_before}. Check the build, then `elt publish --target {target}` to publish it."
-        )
+        # On hold since a rollback, or the builds already live: the operation says which.
+        console.print(f"[yellow]{outcome}[/]")
     summary.stage_seconds["publish"] = time.perf_counter() - started
 
     started = time.perf_counter()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from pathlib import Path
 
 import pyarrow as pa
@@ -76,8 +77,10 @@ def test_consumers_see_only_tested_versions_and_rollback_is_quick(engine, landed
         assert masked[0][1] == 1 and real[0][0] > 1, column
         assert query(f"select distinct {column} from marts.dim_customers where customer_id <> -1") == [("***",)]
 
-    # Older versions are dropped beyond the three kept; the live one never is.
+    # Older versions are dropped beyond the three kept; the live one never is. Each version
+    # is a new build (publishing the live builds again publishes nothing: decision 0023).
     for _ in range(3):
+        assert workspace.dbt(target, "build", "--select", "dim_dates").returncode == 0
         workspace.elt("publish", "--target", target)
     kept = query("select schema_name from information_schema.schemata where schema_name like 'marts_v%'")
     assert len(kept) == 3
@@ -129,9 +132,31 @@ def test_consumers_see_only_tested_versions_and_rollback_is_quick(engine, landed
     )[0]
     assert status == "failed" and tests_failed >= 1 and "Nothing was published" in error
     refused = workspace.elt("publish", "--target", target, check=False)
-    # The console wraps long lines wherever the message's paths push them: compare words.
-    assert refused.returncode == 1 and "cannot be published" in " ".join(refused.stderr.split())
+    # The console wraps long lines wherever the message's names push them: compare words.
+    refusal = " ".join(refused.stderr.split())
+    assert refused.returncode == 1 and "cannot publish" in refusal and "fct_order_lines" in refusal
+    assert "failed their tests" in refusal
     assert consumer_state(query) == day_one_state
+
+
+def stand_in_for_a_build(target: str, env: dict[str, str], query, *marts: str) -> None:
+    """What a build of `marts` and its passing tests would record, for changes made to marts_build by hand.
+
+    A change in SQL behind dbt's back is not a build, so publish would neither take it as
+    new nor find its tests passed (decision 0023). The tests' passes move to a new stamp.
+    """
+    for mart in marts:
+        relation = f"marts_build.{mart}"
+        (old,) = query(f"select build_id from audit.mart_builds where relation_name = '{relation}'")[0]
+        new = f"by-hand-{uuid.uuid4().hex}"
+        warehouse_execute(
+            target,
+            env,
+            f"update audit.mart_test_audits set signature = replace(signature, '{relation}={old}', '{relation}={new}')",
+        )
+        warehouse_execute(
+            target, env, f"update audit.mart_builds set build_id = '{new}' where relation_name = '{relation}'"
+        )
 
 
 def history_tables(query, mart: str) -> list[str]:
@@ -172,6 +197,7 @@ def test_incremental_marts_are_published_by_row_versions(engine) -> None:
     rewritten = query(f"select count(*) from {build_lines} where built_at > (select min(built_at) from {build_lines})")
     removed_order = query(f"select max(order_id) from {build_lines}")[0][0]
     execute(f"delete from {build_lines} where order_id = {removed_order}")
+    stand_in_for_a_build(target, workspace.env, query, lines)
     published = workspace.elt("publish", "--target", target)
     # Removed behind dbt's back, so unrecorded: the publication compares the whole table.
     assert f"{lines}: some rows left the build unrecorded" in published.stdout
@@ -187,6 +213,7 @@ def test_incremental_marts_are_published_by_row_versions(engine) -> None:
     # New columns start a new history table; the versions before it keep reading the old one.
     orders_first = relation_fingerprint(query, f"marts_v{first}.fct_orders")
     execute(f"alter table marts_history.fct_orders__from_v{first} add column added_by_test integer")
+    stand_in_for_a_build(target, workspace.env, query, "fct_orders")
     workspace.elt("publish", "--target", target)
     third = live_version(query)
     assert history_tables(query, "fct_orders") == [f"fct_orders__from_v{first}", f"fct_orders__from_v{third}"]
@@ -194,8 +221,9 @@ def test_incremental_marts_are_published_by_row_versions(engine) -> None:
     assert relation_fingerprint(query, "marts.fct_orders") == relation_fingerprint(query, "marts_build.fct_orders")
 
     # Retiring the versions before it drops the old table and the rows only they showed.
-    workspace.elt("publish", "--target", target)
-    workspace.elt("publish", "--target", target)
+    for _ in range(2):
+        stand_in_for_a_build(target, workspace.env, query, "dim_dates")
+        workspace.elt("publish", "--target", target)
     assert history_tables(query, "fct_orders") == [f"fct_orders__from_v{third}"]
     kept = query("select min(version) from audit.publish_log where status <> 'retired'")[0][0]
     assert kept == third
@@ -210,6 +238,7 @@ def test_incremental_marts_are_published_by_row_versions(engine) -> None:
         f"insert into {build_lines} select * from {build_lines}"
         f" where order_id = (select min(order_id) from {build_lines}) and line_number = 1"
     )
+    stand_in_for_a_build(target, workspace.env, query, lines)
     refused = workspace.elt("publish", "--target", target, check=False)
     assert refused.returncode == 1
     assert f"cannot publish {lines}" in " ".join((refused.stdout + refused.stderr).split())

@@ -16,6 +16,7 @@ REQUIRED = (
     "reprocess-a-batch.md",
     "backfill.md",
     "rollback.md",
+    "restore.md",
     "rotate-credentials.md",
     "add-a-source.md",
 )
