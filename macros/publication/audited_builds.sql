@@ -56,6 +56,7 @@
 {% macro start_mart_audit() %}
     {% if execute %}
         {% do begin_publication_transaction() %}
+        {% do assume_target_role() %}
         {% do ensure_audit_tables() %}
         {% do run_write(
             "insert into audit.mart_builds_at_start select '" ~ invocation_id ~ "', relation_name, build_id, "
@@ -64,6 +65,28 @@
         {% do adapter.commit() %}
     {% endif %}
     {{ return('') }}
+{% endmacro %}
+
+
+{#-
+    On PostgreSQL, dbt runs the project's hooks as the login user, not as the profile's role
+    (models and operations get the role): the audit tables would belong to the login user and
+    the marts' post-hooks, run as the role, could not write them. The hooks take the role
+    for their own transaction.
+-#}
+{% macro assume_target_role() %}
+    {{ return(adapter.dispatch('assume_target_role')()) }}
+{% endmacro %}
+
+
+{% macro default__assume_target_role() %}
+{% endmacro %}
+
+
+{% macro postgres__assume_target_role() %}
+    {% if target.get('role') %}
+        {% do run_write('set local role ' ~ adapter.quote(target.role)) %}
+    {% endif %}
 {% endmacro %}
 
 
@@ -155,6 +178,7 @@
         {{ return('') }}
     {% endif %}
     {% do begin_publication_transaction() %}
+    {% do assume_target_role() %}
     {% do ensure_audit_tables() %}
     {% set stamps = read_build_stamps() %}
     {% set found = {} %}
