@@ -39,6 +39,7 @@ import psycopg
 
 from elt.errors import EltError
 from elt.faults import fault_point
+from elt.load.warehouse import warehouse_directory
 from elt.settings import Paths
 from elt.targets import postgres_connection_kwargs, target_config
 
@@ -162,8 +163,8 @@ def _read_record(descriptor: int) -> dict | None:
 @contextmanager
 def _duckdb_lock(duckdb_path: Path, reads_only: bool) -> Iterator[None]:
     path = duckdb_lock_path(duckdb_path)
+    warehouse_directory(duckdb_path)  # one line, not a traceback, where it cannot be created
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as error:
         raise EltError(

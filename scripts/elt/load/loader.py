@@ -20,6 +20,7 @@ from elt.generate.manifest import MANIFEST_NAME, Manifest, list_batches, read_ma
 from elt.load.ddl import LEDGER_TABLE
 from elt.load.validate import BatchContext, StagedEntity, stage_entity
 from elt.load.warehouse import Warehouse, one_line, open_duckdb, open_postgres, utc_now
+from elt.locking import holds_warehouse_lock
 from elt.settings import Paths
 from elt.targets import duckdb_settings, loader_connection_kwargs, target_config
 
@@ -43,13 +44,14 @@ class BatchResult:
 
 
 @contextmanager
-def open_warehouse(target: str, paths: Paths) -> Iterator[Warehouse]:
+def open_warehouse(target: str, paths: Paths, reads_only: bool = False) -> Iterator[Warehouse]:
+    """The target's warehouse; `reads_only` for a reader that must not wait for a writer (elt status)."""
     config = target_config(paths.project_dir, target)
     if config["type"] == "duckdb":
         with open_duckdb(paths.duckdb_path, duckdb_settings(config)) as warehouse:
             yield warehouse
     elif config["type"] == "postgres":
-        with open_postgres(*loader_connection_kwargs(config)) as warehouse:
+        with open_postgres(*loader_connection_kwargs(config), reads_only=reads_only) as warehouse:
             yield warehouse
     else:
         raise EltError(f"target {target!r} is of type {config['type']!r}; the loader supports duckdb and postgres.")
@@ -191,6 +193,9 @@ def replacements(batch_dirs: list[Path]) -> dict[str, str]:
     return replaced
 
 
+# The warehouse lock, not a lock of the loader's own: `elt run` holds it already, and a
+# loader on its own is refused by, and refuses, every other command that changes the warehouse.
+@holds_warehouse_lock
 def load_pending(
     target: str,
     paths: Paths,

@@ -28,9 +28,6 @@ from elt.generate.manifest import Manifest
 from elt.load.ddl import FAILURES_TABLE, LEDGER_TABLE, QUARANTINE_TABLE, create_statements, identifier, raw_table
 from elt.load.validate import QUARANTINE_COLUMNS, StagedEntity, quarantine_rows_query
 
-# Any constant works; it only has to be the same for every loader of one database.
-POSTGRES_LOAD_LOCK_KEY = 7_301_946_185
-
 LEDGER_COLUMNS = (
     "batch_id, entity, batch_kind, business_date, content_sha256, source_file, file_sha256, "
     "rows_in, rows_loaded, rows_quarantined, status, started_at, finished_at, added_columns"
@@ -188,12 +185,20 @@ class DuckDBWarehouse:
 
 
 class PostgresWarehouse:
-    def __init__(self, connection: psycopg.Connection) -> None:
+    def __init__(self, connection: psycopg.Connection, reads_only: bool = False) -> None:
         self.connection = connection
         self.stage_connection = duckdb.connect()
-        with connection.transaction():
-            for statement in create_statements(ENTITIES):
-                connection.execute(statement)
+        try:
+            with connection.transaction():
+                if reads_only:
+                    # `elt status` must not queue behind a load's open transaction (the ALTER in
+                    # create_statements waits for it); a loader holding the ledger ran them itself.
+                    connection.execute("set local lock_timeout = '500ms'")
+                for statement in create_statements(ENTITIES):
+                    connection.execute(statement)
+        except psycopg.errors.LockNotAvailable:
+            if not reads_only:
+                raise
 
     def query(self, sql: str, parameters: tuple = ()) -> list[tuple]:
         rows = self.connection.execute(sql, parameters).fetchall()
@@ -330,7 +335,9 @@ def apply_duckdb_settings(connection: duckdb.DuckDBPyConnection, settings: dict[
 
 
 @contextmanager
-def open_postgres(connection_kwargs: dict, role: str | None = None) -> Iterator[PostgresWarehouse]:
+def open_postgres(
+    connection_kwargs: dict, role: str | None = None, reads_only: bool = False
+) -> Iterator[PostgresWarehouse]:
     where = "{user}@{host}:{port}/{dbname}".format(**connection_kwargs)
     try:
         connection = psycopg.connect(**connection_kwargs, connect_timeout=15)
@@ -345,13 +352,9 @@ def open_postgres(connection_kwargs: dict, role: str | None = None) -> Iterator[
                     f"{where} cannot switch to role {role!r} ({one_line(error)}): grant it to the loader's "
                     "user, or unset ELT_LOADER_PGROLE (docs/security.md)."
                 ) from error
-        locked = connection.execute("select pg_try_advisory_lock(%s)", (POSTGRES_LOAD_LOCK_KEY,)).fetchone()[0]
-        connection.commit()
-        if not locked:
-            raise EltError(
-                f"another load is running against {where} (it holds the load lock). "
-                "Wait for it to finish, then run again; nothing was written."
-            )
-        yield PostgresWarehouse(connection)
+        connection.commit()  # so the role outlives a later rollback
+        # No lock here: the loader runs under the warehouse lock (elt.locking), and `elt status`
+        # reads through this same connection while a command holds it.
+        yield PostgresWarehouse(connection, reads_only)
     finally:
         connection.close()
