@@ -37,6 +37,24 @@
 {%- endmacro %}
 
 
+{#- A staging model's deliveries, each with its effective date. -#}
+{% macro dated_deliveries(relation, key_columns) -%}
+    select
+        deliveries.*,
+        {{ effective_date(key_columns, 'deliveries', 'change_operation', 'source_business_date') }} as effective_date
+    from {{ relation }} as deliveries
+{%- endmacro %}
+
+
+{#- 1 for the last delivery of a key on its effective date: the latest batch, then file row. -#}
+{% macro rank_in_day(keys) -%}
+    row_number() over (
+        partition by {{ keys }}, dated.effective_date
+        order by dated.source_batch_id desc, dated.source_row desc
+    )
+{%- endmacro %}
+
+
 {#
     Every version of each key of a staging model that lists all deliveries, with
     effective_date, valid_from and valid_to as a half-open range [valid_from, valid_to):
@@ -65,17 +83,8 @@
     from (
         select
             dated.*,
-            row_number() over (
-                partition by {{ keys }}, dated.effective_date
-                order by dated.source_batch_id desc, dated.source_row desc
-            ) as rank_in_day
-        from (
-            select
-                deliveries.*,
-                {{ effective_date(key_columns, 'deliveries', 'change_operation', 'source_business_date') }}
-                    as effective_date
-            from {{ relation }} as deliveries
-        ) as dated
+            {{ rank_in_day(keys) }} as rank_in_day
+        from ({{ dated_deliveries(relation, key_columns) }}) as dated
     ) as last_of_day
     where last_of_day.rank_in_day = 1
 {%- endmacro %}
@@ -115,10 +124,7 @@
     from (
         select
             dated.*,
-            row_number() over (
-                partition by {{ keys }}, dated.effective_date
-                order by dated.source_batch_id desc, dated.source_row desc
-            ) as rank_in_day,
+            {{ rank_in_day(keys) }} as rank_in_day,
             row_number() over (
                 partition by {{ keys }}
                 order by dated.effective_date, dated.source_batch_id, dated.source_row
@@ -127,13 +133,7 @@
                 partition by {{ keys }}
                 order by dated.source_business_date, dated.source_batch_id, dated.source_row
             ) as delivery_rank
-        from (
-            select
-                deliveries.*,
-                {{ effective_date(key_columns, 'deliveries', 'change_operation', 'source_business_date') }}
-                    as effective_date
-            from {{ relation }} as deliveries
-        ) as dated
+        from ({{ dated_deliveries(relation, key_columns) }}) as dated
     ) as ranked
     where
         ranked.rank_in_day > 1
