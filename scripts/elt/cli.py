@@ -217,7 +217,7 @@ def run(
     seed: SeedOption = 1,
     dirty: DirtyOption = False,
 ) -> None:
-    """The whole job: generate what is missing, load pending batches, dbt build after each, dbt docs."""
+    """The whole job: generate what is missing, load pending batches, one dbt build, publish, dbt docs."""
     paths = Paths.resolve()
     _prepare_target(target, paths)
     summary = run_pipeline(target, paths, scale_factor, days, seed, console, dirty)
