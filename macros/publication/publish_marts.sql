@@ -58,6 +58,7 @@
     ) %}
     {#- Added by decision 0023; a log written before it has none for its versions. -#}
     {% do run_write("alter table audit.publish_log add column if not exists build_signature varchar(8000)") %}
+    {% do run_write("alter table audit.publish_log add column if not exists inputs_signature varchar(64)") %}
 {% endmacro %}
 
 
@@ -113,13 +114,18 @@
     the views stay on the version the operator chose until someone publishes on purpose
     (`elt publish`, which passes release_hold=true). Otherwise the next run would quietly
     publish again what was just rolled back.
+
+    `inputs` is what the build was made from (the loaded batches and the project's code, as
+    `elt run` hashes them right before its build, under the warehouse lock): a build from
+    the same inputs as the live version has the same rows, so it is no new version.
+    Without it (a manual publish) only the builds themselves are compared.
 #}
-{% macro publish_marts(release_hold=false) %}
+{% macro publish_marts(release_hold=false, inputs=none) %}
     {% set models = published_models() %}
     {% set build_schema = generate_schema_name('marts_build', models[0]) | trim %}
     {% do ensure_publish_log() %}
     {% set live = run_query(
-        "select version, build_signature from audit.publish_log where status = 'live'"
+        "select version, build_signature, inputs_signature from audit.publish_log where status = 'live'"
     ).rows %}
     {% set consumers_see = 'consumers still see version ' ~ live[0][0] if live else 'nothing is published yet' %}
 
@@ -164,6 +170,11 @@
             ~ 'so it stays live; nothing was copied or retired.', info=true) }}
         {{ return(none) }}
     {% endif %}
+    {% if inputs and live and live[0][2] == inputs %}
+        {{ log('Not published: the build comes from the same loaded batches and project code as version '
+            ~ live[0][0] ~ ', so it stays live; nothing was copied or retired.', info=true) }}
+        {{ return(none) }}
+    {% endif %}
 
     {% set newest = run_query("select coalesce(max(version), 0) from audit.publish_log").rows[0][0] %}
     {% set version = newest | int + 1 %}
@@ -193,8 +204,9 @@
     ) %}
     {% do run_write(
         "insert into audit.publish_log (version, schema_name, status, published_at, status_changed_at,"
-        ~ " dbt_invocation_id, build_signature) values (" ~ version ~ ", '" ~ schema_name ~ "', 'live', "
-        ~ utc_now() ~ ", " ~ utc_now() ~ ", '" ~ invocation_id ~ "', '" ~ signature ~ "')"
+        ~ " dbt_invocation_id, build_signature, inputs_signature) values (" ~ version ~ ", '" ~ schema_name
+        ~ "', 'live', " ~ utc_now() ~ ", " ~ utc_now() ~ ", '" ~ invocation_id ~ "', '" ~ signature ~ "', "
+        ~ ("'" ~ inputs ~ "'" if inputs else "null") ~ ")"
     ) %}
     {{ fault_point('publish:before-commit') }}
     {% do adapter.commit() %}

@@ -161,14 +161,16 @@ PUBLISH_OUTCOMES = ("Published version", "Not published")
 PUBLISH_REFUSAL = "cannot publish"
 
 
-def publish_marts(project_dir: Path, target: str, release_hold: bool = False) -> str:
+def publish_marts(project_dir: Path, target: str, release_hold: bool = False, inputs: str | None = None) -> str:
     """Publish the marts as audited in marts_build: a new version, made live in one transaction.
 
     Returns the operation's outcome: the version published, or why none was (on hold after a
-    rollback until a publish with `release_hold`; nothing changed since the live version).
+    rollback until a publish with `release_hold`; nothing changed since the live version: the
+    same builds, or a build from the same `inputs`, which `elt run` passes: elt.run.build_inputs).
     Marts whose tests have not passed on their current build are refused with an EltError
     that names them (decision 0023)."""
-    args = ["--args", json.dumps({"release_hold": True})] if release_hold else []
+    options = {key: value for key, value in (("release_hold", release_hold), ("inputs", inputs)) if value}
+    args = ["--args", json.dumps(options)] if options else []
     logged: list[str] = []
     try:
         run_dbt(project_dir, target, "run-operation", "publish_marts", *args, macro_log=logged)

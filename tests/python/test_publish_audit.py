@@ -8,6 +8,7 @@ already live is not published again as a new version.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -41,6 +42,27 @@ def test_an_unchanged_build_is_not_a_new_version(engine) -> None:
     # One version, still live: nothing new, nothing retired.
     assert versions(query) == [(first, "live")]
     assert consumer_state(query) == state
+
+
+@pytest.mark.e2e
+def test_a_run_with_nothing_new_is_not_a_new_version(engine, landed_days: Path) -> None:
+    """A scheduled run on a day the source sent nothing rebuilds and tests, but publishes no copy of the same rows."""
+    target, workspace, query = engine
+    landing = workspace.root / "landing"
+    shutil.copytree(workspace.landing_dir, landing)
+    workspace.env["ELT_LANDING_DIR"] = str(landing)
+    workspace.elt("run", "--target", target)
+    first = live_version(query)
+    state = consumer_state(query)
+    again = workspace.elt("run", "--target", target)
+    assert f"the same loaded batches and project code as version {first}" in words(again)
+    assert versions(query) == [(first, "live")]
+    assert consumer_state(query) == state
+    # A new day is new input: published as the next version.
+    day = sorted(path for path in landed_days.iterdir() if path.name.endswith("-daily"))[0]
+    land_batch(day, workspace.landing_dir)
+    workspace.elt("run", "--target", target, "--days", "0")
+    assert versions(query) == [(first, "superseded"), (first + 1, "live")]
 
 
 def unaudited_change(scenario: str, target: str, workspace, landed_days: Path) -> list[str]:
