@@ -140,3 +140,39 @@
         or (ranked.change_operation = 'delete' and ranked.effect_rank = 1)
         or (ranked.change_operation = 'insert' and ranked.effect_rank = 1 and ranked.delivery_rank > 1)
 {%- endmacro %}
+
+
+{#
+    For an incremental fact's run: a condition on its lines (customer_id, part_id,
+    supplier_id) that holds for the lines of every record whose history gained a version in
+    the past since `since` (a date literal, the run's window start): an insert delivered
+    after its key's updates (insert_after_update) splits the version those updates had into
+    two, so lines ordered after the update join a different version than before, however
+    old they are. None when there are none, which is every day of a feed in order; the
+    keys are read before the model's SQL, as literals (decision 0019).
+#}
+{% macro lines_whose_history_moved_back(since) -%}
+    {%- if not execute or since is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set moved = run_query(
+        "select entity, record_key from " ~ ref('int_deliveries__out_of_order')
+        ~ " where rule_applied = 'insert_after_update' and source_business_date >= " ~ since
+        ~ " order by entity, record_key"
+    ) -%}
+    {%- set key_text = {
+        'customers': "cast(customer_id as varchar)",
+        'parts': "cast(part_id as varchar)",
+        'suppliers': "cast(supplier_id as varchar)",
+        'part_suppliers': "cast(part_id as varchar) || '|' || cast(supplier_id as varchar)",
+    } -%}
+    {%- set keys_by_entity = {} -%}
+    {%- for entity, record_key in moved.rows -%}
+        {%- do keys_by_entity.setdefault(entity, []).append("'" ~ record_key | replace("'", "''") ~ "'") -%}
+    {%- endfor -%}
+    {%- set conditions = [] -%}
+    {%- for entity, keys in keys_by_entity | dictsort -%}
+        {%- do conditions.append(key_text[entity] ~ ' in (' ~ keys | join(', ') ~ ')') -%}
+    {%- endfor -%}
+    {{ return(conditions | join(' or ') if conditions else none) }}
+{%- endmacro %}

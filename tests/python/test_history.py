@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import date, timedelta
 from pathlib import Path
@@ -26,11 +27,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from batches import land_batch
 from conftest import TEST_DAYS, TEST_SEED, fresh_postgres_database, make_workspace, warehouse_query
 from elt.faults import KILL_AT_VARIABLE
 from elt.generate.manifest import Manifest, describe_file, read_manifest, write_manifest
 from expected import expected_history
-from fingerprints import differences, warehouse_fingerprint
+from fingerprints import differences, relation_fingerprint, warehouse_fingerprint
 
 # history model -> (landing key columns, landing attribute columns, the model's names for both)
 HISTORY = {
@@ -198,3 +200,89 @@ def test_out_of_order_deliveries_follow_the_history_rule(engine, landed_export: 
         (str(new_key), f"{day_2:%Y%m%d}-daily", "insert_after_update"),
         (str(unknown_key), f"{day_2:%Y%m%d}-daily", "delete_of_unknown_key"),
     ]
+
+
+def test_an_insert_after_its_updates_reaches_fact_lines_older_than_the_lookback(
+    engine, landed_export: Path, tmp_path: Path
+) -> None:
+    """Customer C's insert arrives five days after its update: the history gains a version in
+    the past, and the incremental fact must move C's lines ordered since the update onto
+    it, though they are older than the fact's lookback window. Equal to a build from scratch."""
+    target, workspace, query = engine
+    generated = make_workspace(tmp_path / "generated")
+    shutil.copytree(landed_export, generated.landing_dir)
+    generated.elt("generate", "--days", "6", "--seed", "17")
+    batches = sorted(path.parent for path in generated.landing_dir.glob("*/manifest.json"))
+    export, day_one, last_day = batches[0], batches[1], batches[6]
+    day_one_date = read_manifest(day_one).business_date
+    changed_daily = {
+        row["c_custkey"] for batch in batches[1:] for row in pq.read_table(batch / "customers.parquet").to_pylist()
+    }
+    # Orders that nothing after day one touches: their lines stay older than the lookback window.
+    touched_later = {
+        row[key]
+        for batch in batches[2:]
+        for entity, key in (("orders", "o_orderkey"), ("order_lines", "l_orderkey"))
+        for row in pq.read_table(batch / f"{entity}.parquet", columns=[key]).to_pylist()
+    }
+    ordering = [
+        row["o_custkey"]
+        for row in pq.read_table(day_one / "orders.parquet").to_pylist()
+        if row["_op"] == "insert" and row["o_orderdate"] == day_one_date and row["o_orderkey"] not in touched_later
+    ]
+    exported = {row["c_custkey"]: row for row in pq.read_table(export / "customers.parquet").to_pylist()}
+    customer = next(key for key in ordering if key in exported and key not in changed_daily)
+    created = exported[customer]
+    updated = {**created, "c_mktsegment": "MACHINERY" if created["c_mktsegment"] != "MACHINERY" else "BUILDING"}
+
+    def without_the_customer(entity: str, table: pa.Table) -> pa.Table:
+        if entity != "customers":
+            return table
+        return pa.Table.from_pylist([row for row in table.to_pylist() if row["c_custkey"] != customer], table.schema)
+
+    def with_row(row: dict) -> Callable[[str, pa.Table], pa.Table]:
+        def edit(entity: str, table: pa.Table) -> pa.Table:
+            if entity != "customers":
+                return table
+            return pa.concat_tables([table, pa.Table.from_pylist([row], schema=table.schema)])
+
+        return edit
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    edits = {
+        export.name: without_the_customer,
+        day_one.name: with_row({**updated, "_op": "update"}),
+        last_day.name: with_row({**created, "_op": "insert"}),
+    }
+    workspace.env["ELT_LANDING_DIR"] = str(landing)
+    for batch in batches:
+        land_batch(batch, landing, edits.get(batch.name))
+        workspace.elt("run", "--target", target, "--days", "0")
+
+    with ExitStack() as stack:
+        scratch, scratch_query = pipeline(tmp_path / "scratch", landing, target, server_env_of(workspace), stack)
+        scratch.elt("run", "--target", target, "--days", "0")
+        columns = [
+            name
+            for (name,) in query(
+                "select column_name from information_schema.columns where table_schema = 'marts_build' "
+                "and table_name = 'fct_order_lines' and column_name <> 'built_at' order by ordinal_position"
+            )
+        ]
+        incremental = relation_fingerprint(query, "marts_build.fct_order_lines", columns)
+        assert incremental == relation_fingerprint(scratch_query, "marts_build.fct_order_lines", columns)
+
+    joined = query(
+        "select lines.order_date >= customers.valid_from, customers.valid_from, customers.market_segment, count(*) "
+        "from marts_build.fct_order_lines as lines inner join marts_build.dim_customers as customers "
+        f"on lines.customer_sk = customers.customer_sk where lines.customer_id = {customer} "
+        f"and lines.order_date >= date '{day_one_date}' group by 1, 2, 3"
+    )
+    assert joined and all(
+        valid_from == day_one_date and segment == updated["c_mktsegment"] for _, valid_from, segment, _ in joined
+    ), joined
+
+
+def server_env_of(workspace) -> dict[str, str]:
+    return {key: value for key, value in workspace.env.items() if key.startswith("PG")}

@@ -5,8 +5,11 @@
 -- window (var fct_order_lines_lookback_days) before the newest change already in the table,
 -- which takes in lines that arrive a day or two after their order. Lines cancelled upstream,
 -- alone or with their order (int_order_lines__deleted, int_orders__deleted), are removed by
--- the post-hook, which records their keys for the publication (decision 0014). A full
+-- the post-hook, which records their keys for the publication (decision 0014). Lines of a
+-- customer, part, supplier or offer whose history gained a version in the past (an insert
+-- delivered after its key's updates, decision 0022) are rebuilt too, however old. A full
 -- refresh gives the same table.
+-- depends_on: {{ ref('int_deliveries__out_of_order') }}
 {{
     config(
         materialized='incremental',
@@ -23,6 +26,7 @@
 
 {% set window_start = incremental_boundary(
     'max(last_changed_date) - ' ~ var('fct_order_lines_lookback_days'), 'date') %}
+{% set history_moved_back = lines_whose_history_moved_back(window_start) %}
 
 with order_lines as (
 
@@ -35,6 +39,14 @@ with order_lines as (
         union all
         select * from {{ ref('int_order_lines__joined_to_orders') }}
         where order_changed_date >= {{ window_start }} and line_changed_date < {{ window_start }}
+        {% if history_moved_back %}
+            union all
+            select * from {{ ref('int_order_lines__joined_to_orders') }}
+            where
+                order_changed_date < {{ window_start }}
+                and line_changed_date < {{ window_start }}
+                and ({{ history_moved_back }})
+        {% endif %}
     {% else %}
         select * from {{ ref('int_order_lines__joined_to_orders') }}
     {% endif %}
