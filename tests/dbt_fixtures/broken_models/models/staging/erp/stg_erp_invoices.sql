@@ -7,8 +7,8 @@ statuses as (
     select * from {{ ref('order_status_codes') }}
 ),
 
-customer_history as (
-    select * from {{ ref('snp_erp__customers') }}
+order_history as (
+    select * from {{ ref('snap_erp__orders') }}
 ),
 
 raw_orders as (
@@ -22,6 +22,6 @@ raw_lines as (
 select orders.order_id
 from orders
 inner join statuses on orders.order_status_code = statuses.order_status_code
-inner join customer_history on orders.customer_id = customer_history.customer_id
+inner join order_history on orders.order_id = order_history.o_orderkey
 inner join raw_orders on orders.order_id = raw_orders.o_orderkey
 inner join raw_lines on orders.order_id = raw_lines.l_orderkey
