@@ -11,7 +11,9 @@ day at a time, as a real feed does. A trial:
 2. then, in random order: kills `elt run` inside dbt nodes and in the publish transaction,
    kills `elt replay` once its request is recorded, and kills `elt run` at random moments
    (SIGKILL after a random delay), each time with a new day landed or a replay of a random
-   loaded day first, so there is work to kill; between them, at random, an unarmed
+   loaded day first, so there is work to kill (a publish kill always gets a new day, kept
+   back for it, and any rollback's hold ended first: a run publishes only inputs no
+   version has, and nothing while a rollback holds publication); between them, at random, an unarmed
    `elt load`, `elt publish`, `elt rollback`, `elt replay` or `elt status`;
 3. finishes as an operator would: lands what is left, runs `elt run`, follows the advice
    of any command that failed cleanly (a replay to finish), and `elt publish` to end a
@@ -131,6 +133,11 @@ class Trial:
     fired: set[str] = field(default_factory=set)
     kills: int = 0
     following_advice: bool = False
+    # Days kept back for the publish kills: a run publishes only inputs no live version has
+    # (a replayed day's content already is), so only a new day takes it to the publish points.
+    days_reserved: int = 0
+    # A rollback holds publication until `elt publish`: no `elt run` reaches the publish points meanwhile.
+    on_hold: bool = False
 
     @property
     def landing(self) -> Path:
@@ -139,13 +146,14 @@ class Trial:
     def batches(self) -> list[Path]:
         return sorted(path.parent for path in self.source_landing.glob("*/manifest.json"))
 
-    def land_next_day(self) -> bool:
-        for batch in self.batches():
-            if not (self.landing / batch.name).exists():
-                shutil.copytree(batch, self.landing / batch.name)
-                self.log.append(f"land {batch.name}")
-                return True
-        return False
+    def land_next_day(self, reserved_too: bool = False) -> bool:
+        """Land the next day not landed yet, unless only reserved days are left; False when none was landed."""
+        unlanded = [batch for batch in self.batches() if not (self.landing / batch.name).exists()]
+        if len(unlanded) <= (0 if reserved_too else self.days_reserved):
+            return False
+        shutil.copytree(unlanded[0], self.landing / unlanded[0].name)
+        self.log.append(f"land {unlanded[0].name}")
+        return True
 
     def landed_dates(self) -> list[str]:
         names = sorted(path.name for path in self.landing.iterdir() if (path / "manifest.json").is_file())
@@ -175,6 +183,8 @@ class Trial:
         else:
             assert code in (0, 1), (self.log, stdout[-3000:], stderr[-3000:])
             assert "Traceback" not in stdout + stderr, (self.log, stdout[-3000:], stderr[-3000:])
+        if code == 0 and args[0] in ("rollback", "publish"):
+            self.on_hold = args[0] == "rollback"
         if code == 1:
             self.follow_advice(stdout + stderr)
         return code
@@ -190,8 +200,14 @@ class Trial:
             finally:
                 self.following_advice = False
 
-    def make_work(self) -> None:
+    def make_work(self, for_publish: bool = False) -> None:
         """Something new to load, build and publish: the next day, or else a replay of a random landed day."""
+        if for_publish:
+            if self.on_hold:
+                self.elt("publish")
+            self.days_reserved -= 1
+            assert self.land_next_day(reserved_too=True), self.log
+            return
         if not self.land_next_day():
             self.elt("replay", "--from-date", self.rng.choice(self.landed_dates()[1:]))
 
@@ -219,8 +235,9 @@ def run_trial(trial: Trial) -> None:
     steps += [("replay", point) for point in REPLAY_POINTS]
     steps += [("run", None)] * RANDOM_KILLS
     rng.shuffle(steps)
+    trial.days_reserved = len(PUBLISH_POINTS)
     for command, point in steps:
-        trial.make_work()
+        trial.make_work(for_publish=point in PUBLISH_POINTS)
         if command == "replay":
             trial.elt("replay", "--from-date", rng.choice(trial.landed_dates()), kill_at=point)
         elif point is None:
@@ -230,7 +247,7 @@ def run_trial(trial: Trial) -> None:
         if rng.random() < 0.6:
             trial.extra_command()
     # 3. The operator finishes: everything landed, a run, and a publish to end any hold.
-    while trial.land_next_day():
+    while trial.land_next_day(reserved_too=True):
         pass
     trial.elt("run")
     trial.elt("run")
