@@ -21,9 +21,10 @@ run: $(STAMP)
 run-pg: $(STAMP)
 	$(BIN)/elt run --target pg
 
-## test: pytest; the session starts its own throwaway PostgreSQL server
+## test: every test, on both engines, in TEST_WORKERS parallel pytest-xdist workers; each worker starts its own throwaway PostgreSQL server (docs/testing.md)
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=30
 
 ## bench: every scenario on both engines (full, daily, the 1M-line KPI, scale to SF10); results in benchmarks/
 RUNS ?= 3

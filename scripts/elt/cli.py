@@ -216,11 +216,20 @@ def run(
     days: DaysOption = 0,
     seed: SeedOption = 1,
     dirty: DirtyOption = False,
+    docs: Annotated[
+        bool,
+        typer.Option(
+            "--docs/--no-docs",
+            envvar="ELT_RUN_DOCS",
+            help="End with `dbt docs generate` (the docs site and its catalog); --no-docs for runs between "
+            "the ones that refresh the site, since it takes about as long as the build.",
+        ),
+    ] = True,
 ) -> None:
     """The whole job: generate what is missing, load pending batches, one dbt build, publish, dbt docs."""
     paths = Paths.resolve()
     _prepare_target(target, paths)
-    summary = run_pipeline(target, paths, scale_factor, days, seed, console, dirty)
+    summary = run_pipeline(target, paths, scale_factor, days, seed, console, dirty, docs)
     _print_batches(summary.batches)
     table = Table(title="dbt")
     for column in ("command", "passed", "warned", "failed", "skipped", "seconds"):
@@ -232,7 +241,8 @@ def run(
     console.print(table)
     stages = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in summary.stage_seconds.items())
     console.print(f"[bold green]Done[/] on target {target}: {stages}.")
-    console.print("Docs site: target/static_index.html (one file), or `make docs` to serve it.")
+    if docs:
+        console.print("Docs site: target/static_index.html (one file), or `make docs` to serve it.")
 
 
 @app.command("ci-slim")

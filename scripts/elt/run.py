@@ -52,15 +52,22 @@ def ensure_local_postgres(paths: Paths, console: Console) -> None:
 
 
 def run_pipeline(
-    target: str, paths: Paths, scale_factor: float, days: int, seed: int, console: Console, dirty: bool = False
+    target: str,
+    paths: Paths,
+    scale_factor: float,
+    days: int,
+    seed: int,
+    console: Console,
+    dirty: bool = False,
+    docs: bool = True,
 ) -> RunSummary:
-    """Generate, load, build, publish, document; every run lands in audit.run_history."""
+    """Generate, load, build, publish, document (unless `docs` is off); every run lands in audit.run_history."""
     summary = RunSummary()
     # One run at a time per warehouse: two interleaved runs would mix one day's load into another's build.
     with warehouse_lock(target, paths):
         record = RunRecord(target, utc_now(), stage_seconds=summary.stage_seconds)
         try:
-            _run_stages(target, paths, scale_factor, days, seed, console, dirty, summary, record)
+            _run_stages(target, paths, scale_factor, days, seed, console, dirty, docs, summary, record)
         except Exception as error:
             _record_run(target, paths, record, str(error), console)
             raise
@@ -76,6 +83,7 @@ def _run_stages(
     seed: int,
     console: Console,
     dirty: bool,
+    docs: bool,
     summary: RunSummary,
     record: RunRecord,
 ) -> None:
@@ -144,9 +152,10 @@ def _run_stages(
         console.print(f"[yellow]{outcome}[/]")
     summary.stage_seconds["publish"] = time.perf_counter() - started
 
-    started = time.perf_counter()
-    run_dbt(paths.project_dir, target, "docs", "generate", "--static")
-    summary.stage_seconds["docs"] = time.perf_counter() - started
+    if docs:
+        started = time.perf_counter()
+        run_dbt(paths.project_dir, target, "docs", "generate", "--static")
+        summary.stage_seconds["docs"] = time.perf_counter() - started
     save_state(paths)
 
 

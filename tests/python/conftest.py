@@ -1,8 +1,17 @@
 """Shared fixtures: real warehouses only (a temp DuckDB file, a real PostgreSQL server).
 
 The PostgreSQL server is the one named by PGHOST when that is set (a CI service container,
-say); otherwise the session starts its own throwaway server from the pgserver wheel. Each
-test that needs PostgreSQL gets a fresh database on it, dropped afterwards.
+say); otherwise the session (each pytest-xdist worker's session) starts its own throwaway
+server from the pgserver wheel. Each test that needs PostgreSQL gets a fresh database on
+it, dropped afterwards.
+
+dbt parses the project once per session and target, not once per test (docs/testing.md):
+a full parse costs seconds, and dbt reuses a saved parse (target/partial_parse.msgpack)
+only when the connection it was made for is the same. So every workspace names its DuckDB
+file by the same relative path, run from the workspace's own directory, each test's
+PostgreSQL database has the same name on its worker's server, and a workspace about to run
+dbt starts from the parse saved for that connection. dbt itself still checks the files and
+the connection, and parses again whatever differs.
 """
 
 from __future__ import annotations
@@ -12,10 +21,11 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
@@ -28,6 +38,20 @@ DBT = Path(sys.executable).parent / "dbt"
 # Small dbt projects that tests build on purpose; they share the profiles.yml there.
 FIXTURE_PROJECTS_DIR = PROJECT_DIR / "tests" / "dbt_fixtures"
 TEST_SCALE_FACTOR = "0.01"
+# What a workspace whose `elt run` must end with the docs step sets (make_workspace's default is off).
+WITH_DOCS = {"ELT_RUN_DOCS": "true"}
+# The DuckDB file of every workspace, relative to the workspace's directory (the commands'
+# working directory there), so that dbt sees one connection in all of them.
+WORKSPACE_DUCKDB_FILE = "warehouse.duckdb"
+# The workspace's directory, for helpers that get only its environment.
+WORKSPACE_DIR_VARIABLE = "TEST_WORKSPACE_DIR"
+# What a saved parse depends on besides the project's files: the variables profiles.yml
+# renders into each target's connection.
+PARSE_KEY_VARIABLES = {
+    "dev": ("WAREHOUSE_DUCKDB_PATH", "ELT_DUCKDB_MEMORY_LIMIT"),
+    "pg": ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "ELT_TRANSFORMER_PGROLE"),
+}
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
 @dataclass
@@ -43,15 +67,18 @@ class Workspace:
 
     @property
     def duckdb_path(self) -> Path:
-        return Path(self.env["WAREHOUSE_DUCKDB_PATH"])
+        return duckdb_file(self.env)
 
     @property
     def dbt_target_dir(self) -> Path:
         return Path(self.env["DBT_TARGET_PATH"])
 
     def elt(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        # profiles.yml's default target is DBT_TARGET's, or dev.
+        target = args[args.index("--target") + 1] if "--target" in args else self.env.get("DBT_TARGET", "dev")
+        self.seed_parse(target)
         completed = subprocess.run(
-            [str(ELT), *args], cwd=PROJECT_DIR, env=self.env, capture_output=True, text=True, check=False
+            [str(ELT), *args], cwd=self.root, env=self.env, capture_output=True, text=True, check=False
         )
         if check and completed.returncode != 0:
             raise AssertionError(
@@ -66,10 +93,21 @@ class Workspace:
         The main project by default, or a fixture project under tests/dbt_fixtures.
         """
         profiles_dir = PROJECT_DIR if project_dir == PROJECT_DIR else FIXTURE_PROJECTS_DIR
+        if project_dir == PROJECT_DIR:
+            self.seed_parse(target)
         command = [str(DBT), *args, "--project-dir", str(project_dir), "--profiles-dir", str(profiles_dir)]
         return subprocess.run(
-            [*command, "--target", target], cwd=project_dir, env=self.env, capture_output=True, text=True, check=False
+            [*command, "--target", target], cwd=self.root, env=self.env, capture_output=True, text=True, check=False
         )
+
+    def seed_parse(self, target: str) -> None:
+        """Start the workspace's dbt target directory from the session's parse for this connection.
+
+        Only before the workspace's first dbt command: after that, dbt keeps its own."""
+        seeded = self.dbt_target_dir / PARTIAL_PARSE_FILE
+        if target in PARSE_KEY_VARIABLES and not seeded.exists():
+            self.dbt_target_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(parsed_project(target, self.env), seeded)
 
     def manifest(self, batch_id: str) -> dict:
         return json.loads((self.landing_dir / batch_id / "manifest.json").read_text())
@@ -80,12 +118,16 @@ def make_workspace(root: Path, landing_dir: Path | None = None, extra_env: dict[
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DBT_", "ELT_", "WAREHOUSE_"))}
     env.update(
         {
+            WORKSPACE_DIR_VARIABLE: str(root),
             "ELT_LANDING_DIR": str(landing_dir or root / "landing"),
-            "WAREHOUSE_DUCKDB_PATH": str(root / "warehouse.duckdb"),
+            "WAREHOUSE_DUCKDB_PATH": WORKSPACE_DUCKDB_FILE,
             "DBT_TARGET_PATH": str(root / "dbt-target"),
             "DBT_LOG_PATH": str(root / "dbt-logs"),
             "ELT_STATE_DIR": str(root / "state"),
             "ELT_SCALE_FACTOR": TEST_SCALE_FACTOR,
+            # `elt run` without its docs step, which takes as long as the build: the tests of
+            # the docs site and of the whole job turn it on (ELT_RUN_DOCS=true).
+            "ELT_RUN_DOCS": "false",
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             "NO_COLOR": "1",
             "COLUMNS": "200",
@@ -93,6 +135,52 @@ def make_workspace(root: Path, landing_dir: Path | None = None, extra_env: dict[
     )
     env.update(extra_env or {})
     return Workspace(root, env)
+
+
+def duckdb_file(env: dict[str, str]) -> Path:
+    """The DuckDB file `env` names: a relative path is the workspace directory's."""
+    path = Path(env["WAREHOUSE_DUCKDB_PATH"])
+    return path if path.is_absolute() else Path(env[WORKSPACE_DIR_VARIABLE]) / path
+
+
+def workspace_dir(env: dict[str, str]) -> Path:
+    """Where commands on the workspace `env` describes run (its DuckDB path is relative to it)."""
+    return Path(env[WORKSPACE_DIR_VARIABLE])
+
+
+# (target, connection) -> the partial_parse.msgpack of one `dbt parse` for it, this session.
+_PARSES: dict[tuple, Path] = {}
+
+
+def parsed_project(target: str, env: dict[str, str]) -> Path:
+    """The project parsed by dbt for `target` over the connection `env` names, once per session."""
+    key = (target, *(env.get(name, "") for name in PARSE_KEY_VARIABLES[target]))
+    if key not in _PARSES:
+        scratch = Path(tempfile.mkdtemp(prefix="dbt-parse-"))
+        parse_env = {**env, WORKSPACE_DIR_VARIABLE: str(scratch), "DBT_TARGET_PATH": str(scratch / "target")}
+        parse_env["DBT_LOG_PATH"] = str(scratch / "logs")
+        command = [str(DBT), "parse", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+        completed = subprocess.run(
+            [*command, "--target", target], cwd=scratch, env=parse_env, capture_output=True, text=True, check=False
+        )
+        if completed.returncode != 0:
+            raise AssertionError(f"dbt parse --target {target} failed:\n{completed.stdout[-4000:]}")
+        _PARSES[key] = scratch / "target" / PARTIAL_PARSE_FILE
+    return _PARSES[key]
+
+
+@pytest.fixture(autouse=True)
+def no_warehouse_in_the_project_dir() -> Iterator[None]:
+    """A command run from the project directory with a workspace's environment would open the
+    project's own DuckDB file (the workspace's path is relative): fail the test that did."""
+    project_file = PROJECT_DIR / WORKSPACE_DUCKDB_FILE
+    before = project_file.stat().st_mtime_ns if project_file.exists() else None
+    yield
+    after = project_file.stat().st_mtime_ns if project_file.exists() else None
+    assert after == before, (
+        f"{project_file} was written during this test: run workspace commands with cwd=workspace.root "
+        "(its DuckDB path is relative to it)"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -171,10 +259,13 @@ def pg_connect(env: dict[str, str], **kwargs) -> psycopg.Connection:
 
 
 @contextmanager
-def fresh_postgres_database(server_env: dict[str, str]) -> Iterator[dict[str, str]]:
-    """A new, empty database on the server; dropped on exit. Yields libpq variables naming it."""
-    name = f"elt_test_{uuid.uuid4().hex[:12]}"
+def fresh_postgres_database(server_env: dict[str, str], name: str | None = None) -> Iterator[dict[str, str]]:
+    """A new, empty database on the server (named `name`, or a unique name); dropped on exit.
+
+    Yields libpq variables naming it."""
+    name = name or f"elt_test_{uuid.uuid4().hex[:12]}"
     with pg_connect(server_env, autocommit=True) as admin:
+        admin.execute(f'drop database if exists "{name}" with (force)')
         admin.execute(f'create database "{name}"')
     try:
         yield {**server_env, "PGDATABASE": name}
@@ -183,10 +274,75 @@ def fresh_postgres_database(server_env: dict[str, str]) -> Iterator[dict[str, st
             admin.execute(f'drop database if exists "{name}" with (force)')
 
 
+# The database of each test's PostgreSQL workspace: one name per worker (a worker runs one
+# test at a time), so its tests share one saved dbt parse; module-wide warehouses get
+# unique names.
+TEST_DATABASE = f"elt_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+
+
 @pytest.fixture
 def postgres_database(postgres_server: dict[str, str]) -> Iterator[dict[str, str]]:
-    with fresh_postgres_database(postgres_server) as database_env:
+    with fresh_postgres_database(postgres_server, TEST_DATABASE) as database_env:
         yield database_env
+
+
+BuiltExport = Callable[[str, Workspace], None]
+
+
+@pytest.fixture(scope="session")
+def start_from_built_export(
+    tmp_path_factory: pytest.TempPathFactory, landed_export: Path, request
+) -> Iterator[BuiltExport]:
+    """start(target, workspace): the workspace's warehouse becomes what one `elt run` over the
+    shared export leaves, without running it again.
+
+    The run happens once per engine and worker; each test gets a copy: the DuckDB file, or a
+    PostgreSQL database created with the built one as its template (under the test's own
+    database name, which the built one had too, so dbt's artifacts name the right database),
+    and the dbt target and state directories beside it. For tests whose subject comes after
+    the export; the tests of `elt run` itself run it.
+    """
+    templates: dict[str, Path] = {}
+    template_databases: list[tuple[dict[str, str], str]] = []
+
+    def start(target: str, workspace: Workspace) -> None:
+        if target == "pg":
+            # The test's database, empty so far, is where the copy goes (or the build, the first time).
+            server_env = {key: workspace.env.get(key, "") for key in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD")}
+            server_env["PGDATABASE"] = "postgres"
+            assert workspace.env["PGDATABASE"] == TEST_DATABASE, (
+                "start_from_built_export copies into the test's own database"
+            )
+            template_database = f"{TEST_DATABASE}_built_export"
+        if target not in templates:
+            root = tmp_path_factory.mktemp(f"built-export-{target}")
+            built = make_workspace(root, landing_dir=landed_export, extra_env=WITH_DOCS)
+            if target == "pg":
+                built.env.update({**server_env, "PGDATABASE": TEST_DATABASE})
+            built.elt("run", "--target", target)
+            if target == "pg":
+                with pg_connect(server_env, autocommit=True) as admin:
+                    admin.execute(f'drop database if exists "{template_database}"')
+                    admin.execute(f'alter database "{TEST_DATABASE}" rename to "{template_database}"')
+                template_databases.append((server_env, template_database))
+            templates[target] = root
+        root = templates[target]
+        if target == "pg":
+            with pg_connect(server_env, autocommit=True) as admin:
+                admin.execute(f'drop database if exists "{TEST_DATABASE}" with (force)')
+                admin.execute(f'create database "{TEST_DATABASE}" template "{template_database}"')
+        else:
+            shutil.copyfile(root / WORKSPACE_DUCKDB_FILE, workspace.duckdb_path)
+        shutil.copytree(root / "dbt-target", workspace.dbt_target_dir, dirs_exist_ok=True)
+        shutil.copytree(root / "state", Path(workspace.env["ELT_STATE_DIR"]), dirs_exist_ok=True)
+
+    yield start
+    for server_env, name in template_databases:
+        try:
+            with pg_connect(server_env, autocommit=True) as admin:
+                admin.execute(f'drop database if exists "{name}" with (force)')
+        except psycopg.OperationalError:
+            pass  # the session's own server has stopped already, and its databases went with it
 
 
 Query = Callable[[str], list[tuple]]
@@ -203,7 +359,7 @@ def warehouse_query(target: str, env: dict[str, str]) -> Query:
 
         return query
 
-    duckdb_path = env["WAREHOUSE_DUCKDB_PATH"]
+    duckdb_path = str(duckdb_file(env))
 
     def query(sql: str) -> list[tuple]:
         with duckdb.connect(duckdb_path, read_only=True) as connection:
@@ -218,7 +374,7 @@ def warehouse_execute(target: str, env: dict[str, str], sql: str) -> None:
         with pg_connect(env) as connection:
             connection.execute(sql)
         return
-    with duckdb.connect(env["WAREHOUSE_DUCKDB_PATH"]) as connection:
+    with duckdb.connect(str(duckdb_file(env))) as connection:
         connection.execute(sql)
 
 
@@ -228,21 +384,56 @@ def engine(request: pytest.FixtureRequest, workspace: Workspace) -> tuple[str, W
     target = request.param
     if target == "pg":
         workspace.env.update(request.getfixturevalue("postgres_database"))
+    workspace.seed_parse(target)
     return target, workspace, warehouse_query(target, workspace.env)
 
 
+# Modules whose module-scoped fixtures build a warehouse once per engine (or, for the
+# randomized trials, count what a session's trials fired) keep each engine's tests on one
+# pytest-xdist worker (`--dist loadgroup`), so that warehouse is built once, not per worker.
+MODULES_SHARING_A_WAREHOUSE_PER_ENGINE = ("test_random_trials", "test_bad_inputs", "test_faults", "test_docs_site")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.stem in MODULES_SHARING_A_WAREHOUSE_PER_ENGINE:
+            params = item.callspec.params if hasattr(item, "callspec") else {}
+            engine = params.get("engine", params.get("corpus", "any"))
+            item.add_marker(pytest.mark.xdist_group(f"{item.path.stem}-{engine}"))
+
+
 _RELIABILITY_FILES_SELECTED = pytest.StashKey[set]()
+# What each pytest-xdist worker recorded, gathered on the controller as the workers end.
+_WORKER_OUTCOMES: list[dict] = []
+_WORKER_FILES: set[Path] = set()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     session.config.stash[_RELIABILITY_FILES_SELECTED] = {Path(str(item.path)) for item in session.items}
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """On the controller of a parallel run: keep what the worker's reliability tests recorded."""
+    output = getattr(node, "workeroutput", {})
+    _WORKER_OUTCOMES.extend(output.get("reliability_outcomes", []))
+    _WORKER_FILES.update(Path(path) for path in output.get("collected_files", []))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """docs/reliability.md is rewritten only after a complete, green run of the reliability tests."""
-    from reliability.outcomes import RECORDED, RELIABILITY_DIR, write_report
+    """docs/reliability.md is rewritten only after a complete, green run of the reliability tests.
+
+    In a parallel run each worker hands its outcomes to the controller, which writes the report."""
+    from reliability.outcomes import RECORDED, RELIABILITY_DIR, Outcome, write_report
 
     selected = session.config.stash.get(_RELIABILITY_FILES_SELECTED, set())
+    worker_output = getattr(session.config, "workeroutput", None)
+    if worker_output is not None:
+        worker_output["reliability_outcomes"] = [asdict(outcome) for outcome in RECORDED]
+        worker_output["collected_files"] = [str(path) for path in selected]
+        return
+    outcomes = [*RECORDED, *(Outcome(**outcome) for outcome in _WORKER_OUTCOMES)]
+    selected |= _WORKER_FILES
     every_file = set(RELIABILITY_DIR.glob("test_*.py"))
     # Node ids on the command line (file.py::test) pick single tests: a partial run.
     unfiltered = (
@@ -250,5 +441,5 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         and not session.config.option.markexpr
         and not any("::" in str(argument) for argument in session.config.args)
     )
-    if RECORDED and every_file and every_file <= selected and unfiltered and session.testsfailed == 0:
-        write_report(RECORDED)
+    if outcomes and every_file and every_file <= selected and unfiltered and session.testsfailed == 0:
+        write_report(outcomes)

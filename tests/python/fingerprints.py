@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import subprocess
 
-from conftest import ELT, PROJECT_DIR, fresh_postgres_database, warehouse_query
+from conftest import ELT, fresh_postgres_database, warehouse_query
 
 # Order-independent fingerprint of raw: which versions of which rows arrived from which batch.
 RAW_FINGERPRINT = """
@@ -42,11 +42,11 @@ def clean_fingerprint(workspace, target: str) -> dict[str, tuple]:
     command = [str(ELT), "load", "--target", target]
     if target == "dev":
         env = {**workspace.env, "WAREHOUSE_DUCKDB_PATH": str(workspace.root / "clean.duckdb")}
-        subprocess.run(command, cwd=PROJECT_DIR, env=env, check=True, capture_output=True)
+        subprocess.run(command, cwd=workspace.root, env=env, check=True, capture_output=True)
         return fingerprint(warehouse_query(target, env))
     with fresh_postgres_database(workspace.env) as database_env:
         env = {**workspace.env, **database_env}
-        subprocess.run(command, cwd=PROJECT_DIR, env=env, check=True, capture_output=True)
+        subprocess.run(command, cwd=workspace.root, env=env, check=True, capture_output=True)
         return fingerprint(warehouse_query(target, env))
 
 

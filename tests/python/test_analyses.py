@@ -11,8 +11,6 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import TEST_SCALE_FACTOR
-
 OFFICIAL = {
     "tpch_q01_pricing_summary": """
         select l_returnflag, l_linestatus, sum(l_quantity), sum(l_extendedprice),
@@ -84,9 +82,9 @@ def comparable(rows: list[tuple]) -> list[tuple]:
 
 
 @pytest.mark.e2e
-def test_each_analysis_matches_the_official_query_over_raw(engine) -> None:
+def test_each_analysis_matches_the_official_query_over_raw(engine, start_from_built_export) -> None:
     target, workspace, query = engine
-    workspace.elt("run", "--target", target, "--scale-factor", TEST_SCALE_FACTOR)
+    start_from_built_export(target, workspace)
     compiled_dir = workspace.dbt_target_dir / "compiled" / "wholesale" / "analyses"
     analyses = {path.stem for path in compiled_dir.glob("*.sql")}
     assert analyses == OFFICIAL.keys(), "every analysis needs its official query here, and no more"

@@ -30,7 +30,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, Playwright, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from conftest import DBT, PROJECT_DIR, TEST_SCALE_FACTOR, Workspace, make_workspace
+from conftest import DBT, PROJECT_DIR, TEST_SCALE_FACTOR, WITH_DOCS, Workspace, make_workspace
 
 pytestmark = pytest.mark.e2e
 
@@ -90,7 +90,7 @@ def dbt_docs_serve(workspace: Workspace) -> Iterator[str]:
     command = [str(DBT), "docs", "serve", "--port", str(port), "--no-browser"]
     command += ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
     with log_path.open("w") as log:
-        server = subprocess.Popen(command, cwd=PROJECT_DIR, env=workspace.env, stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(command, cwd=workspace.root, env=workspace.env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -117,7 +117,7 @@ def dbt_docs_serve(workspace: Workspace) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def docs_site(tmp_path_factory: pytest.TempPathFactory, landed_export: Path) -> Iterator[DocsSite]:
     """A small warehouse built by `elt run` (which ends with `dbt docs generate --static`), served."""
-    workspace = make_workspace(tmp_path_factory.mktemp("docs-site"), landing_dir=landed_export)
+    workspace = make_workspace(tmp_path_factory.mktemp("docs-site"), landing_dir=landed_export, extra_env=WITH_DOCS)
     workspace.elt("run", "--target", "dev", "--scale-factor", TEST_SCALE_FACTOR)
     target_dir = workspace.dbt_target_dir
     for artifact in ("index.html", "static_index.html", "manifest.json", "catalog.json"):

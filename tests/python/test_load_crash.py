@@ -6,7 +6,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from conftest import ELT, PROJECT_DIR
+from conftest import ELT
 from elt.faults import KILL_AT_VARIABLE
 from fingerprints import assert_every_ledger_batch_complete, clean_fingerprint, fingerprint
 
@@ -23,7 +23,7 @@ def test_killed_loads_then_rerun_equal_a_clean_load(engine, landed_days: Path) -
     for point in KILL_POINTS * 2:
         killed = subprocess.run(
             [str(ELT), "load", "--target", target],
-            cwd=PROJECT_DIR,
+            cwd=workspace.root,
             env={**workspace.env, KILL_AT_VARIABLE: point},
             capture_output=True,
             check=False,

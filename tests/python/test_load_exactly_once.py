@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from conftest import ELT, PROJECT_DIR, pg_connect
+from conftest import ELT, pg_connect
 from elt.faults import PAUSE_AT_VARIABLE, PAUSE_MARKER_VARIABLE, PAUSE_SECONDS_VARIABLE
 from elt.locking import POSTGRES_WAREHOUSE_LOCK_KEY
 from fingerprints import clean_fingerprint, fingerprint
@@ -65,7 +65,7 @@ def test_two_loads_at_once_one_is_refused_and_the_data_is_intact(engine, landed_
     marker = workspace.root / "first-load-is-writing"
     first = subprocess.Popen(
         [str(ELT), "load", "--target", target],
-        cwd=PROJECT_DIR,
+        cwd=workspace.root,
         env={
             **workspace.env,
             PAUSE_AT_VARIABLE: "before-commit",

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import ELT, PROJECT_DIR, Workspace, pg_connect, warehouse_query
+from conftest import ELT, Workspace, pg_connect, warehouse_query
 from elt.generate.manifest import describe_file, read_manifest, write_manifest
 
 EXPORT = "19980802-export"
@@ -234,7 +234,7 @@ def test_a_failure_that_cannot_be_recorded_says_so(engine, landed_days: Path) ->
         limit = None
     result = subprocess.run(
         [str(ELT), "load", "--target", target],
-        cwd=PROJECT_DIR,
+        cwd=workspace.root,
         env=workspace.env,
         capture_output=True,
         text=True,
@@ -270,7 +270,7 @@ def in_read_only_mount(workspace: Workspace, mount_point: Path, script: str) -> 
     """`script` (sh) in a mount namespace of its own, where `mount_point` is a tmpfs it may remount read-only."""
     return subprocess.run(
         ["unshare", "--mount", "--map-root-user", "sh", "-c", f"mount -t tmpfs tmpfs {mount_point} && {script}"],
-        cwd=PROJECT_DIR,
+        cwd=workspace.root,
         env=workspace.env,
         capture_output=True,
         text=True,

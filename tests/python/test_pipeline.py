@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DIRTY_DAYS, TEST_SCALE_FACTOR, warehouse_execute
+from conftest import DIRTY_DAYS, TEST_SCALE_FACTOR, WITH_DOCS, warehouse_execute
 from elt.dbt import IMPLIED_TESTS_TAG, SQL_TESTS_SELECTION
 from expected import net_revenue_total, parquet_rows
 
@@ -27,6 +27,7 @@ ENTITY_FILES = {
 @pytest.mark.e2e
 def test_run_builds_tested_marts_that_match_the_landed_files(engine) -> None:
     target, workspace, query = engine
+    workspace.env.update(WITH_DOCS)
     first = workspace.elt("run", "--target", target, "--scale-factor", TEST_SCALE_FACTOR)
     assert "Done on target" in first.stdout
 

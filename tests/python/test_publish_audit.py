@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from batches import land_batch
-from conftest import ELT, PROJECT_DIR
+from conftest import ELT
 from elt.dbt import PRODUCTION_BUILD_ARGS
 from elt.faults import KILL_AT_VARIABLE, dbt_node_point
 from test_publish import consumer_state, live_version, order_from_1850
@@ -31,9 +31,9 @@ def versions(query) -> list[tuple]:
 
 
 @pytest.mark.e2e
-def test_an_unchanged_build_is_not_a_new_version(engine) -> None:
+def test_an_unchanged_build_is_not_a_new_version(engine, start_from_built_export) -> None:
     target, workspace, query = engine
-    workspace.elt("run", "--target", target)
+    start_from_built_export(target, workspace)
     first = live_version(query)
     state = consumer_state(query)
     for _ in range(4):
@@ -45,13 +45,13 @@ def test_an_unchanged_build_is_not_a_new_version(engine) -> None:
 
 
 @pytest.mark.e2e
-def test_a_run_with_nothing_new_is_not_a_new_version(engine, landed_days: Path) -> None:
+def test_a_run_with_nothing_new_is_not_a_new_version(engine, start_from_built_export, landed_days: Path) -> None:
     """A scheduled run on a day the source sent nothing rebuilds and tests, but publishes no copy of the same rows."""
     target, workspace, query = engine
     landing = workspace.root / "landing"
     shutil.copytree(workspace.landing_dir, landing)
     workspace.env["ELT_LANDING_DIR"] = str(landing)
-    workspace.elt("run", "--target", target)
+    start_from_built_export(target, workspace)
     first = live_version(query)
     state = consumer_state(query)
     again = workspace.elt("run", "--target", target)
@@ -78,7 +78,12 @@ def unaudited_change(scenario: str, target: str, workspace, landed_days: Path) -
         # some tested), but the build never finished its audit.
         env = {**workspace.env, KILL_AT_VARIABLE: dbt_node_point("fct_orders")}
         killed = subprocess.run(
-            [str(ELT), "run", "--target", target], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, check=False
+            [str(ELT), "run", "--target", target],
+            cwd=workspace.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert killed.returncode != 0
         return ["fct_order_lines"]
@@ -94,13 +99,15 @@ def unaudited_change(scenario: str, target: str, workspace, landed_days: Path) -
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("scenario", ["dbt_run_one_mart", "dbt_run", "interrupted_build", "failed_build"])
-def test_publish_refuses_marts_changed_since_their_tests_passed(engine, landed_days: Path, scenario: str) -> None:
+def test_publish_refuses_marts_changed_since_their_tests_passed(
+    engine, start_from_built_export, landed_days: Path, scenario: str
+) -> None:
     target, workspace, query = engine
     landing = workspace.root / "landing"
     landing.mkdir()
     workspace.env["ELT_LANDING_DIR"] = str(landing)
     land_batch(landed_days / "19980802-export", landing)
-    workspace.elt("run", "--target", target)
+    start_from_built_export(target, workspace)
     first = live_version(query)
     state = consumer_state(query)
 

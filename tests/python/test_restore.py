@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import pg_connect, warehouse_query
+from conftest import duckdb_file, pg_connect, warehouse_query
 from test_publish import consumer_state, live_version
 
 
@@ -30,7 +30,7 @@ def restore_elsewhere(target: str, env: dict[str, str], backups: Path) -> dict[s
     backups.mkdir()
     if target == "dev":
         backup = backups / "warehouse-backup.duckdb"
-        shutil.copyfile(env["WAREHOUSE_DUCKDB_PATH"], backup)
+        shutil.copyfile(duckdb_file(env), backup)
         restored = backups / "restored-elsewhere.duckdb"
         shutil.copyfile(backup, restored)
         return {**env, "WAREHOUSE_DUCKDB_PATH": str(restored)}
@@ -45,9 +45,9 @@ def restore_elsewhere(target: str, env: dict[str, str], backups: Path) -> dict[s
 
 
 @pytest.mark.e2e
-def test_a_backup_restored_under_another_name_serves_consumers(engine, tmp_path: Path) -> None:
+def test_a_backup_restored_under_another_name_serves_consumers(engine, start_from_built_export, tmp_path: Path) -> None:
     target, workspace, query = engine
-    workspace.elt("run", "--target", target)
+    start_from_built_export(target, workspace)
     published = consumer_state(query)
     assert len(published) == 13
 

@@ -35,7 +35,7 @@ import pytest
 from batches import land_batch
 from conftest import (
     ELT,
-    PROJECT_DIR,
+    BuiltExport,
     Query,
     Workspace,
     fresh_postgres_database,
@@ -116,7 +116,7 @@ class Pipeline:
         """`elt run` over the export and daily batches, whatever its exit code."""
         return subprocess.run(
             self.command(),
-            cwd=PROJECT_DIR,
+            cwd=self.workspace.root,
             env={**self.workspace.env, **(extra_env or {})},
             capture_output=True,
             text=True,
@@ -131,18 +131,24 @@ class Pipeline:
         return warehouse_fingerprint(self.query, ("marts",))
 
 
-def built_export(target: str, workspace: Workspace, daily_landing: Path) -> Pipeline:
-    """Build the export alone (the workspace lands on the shared export), then point it at the daily batches."""
-    workspace.elt("run", "--target", target)
+def built_export(
+    target: str, workspace: Workspace, daily_landing: Path, start_from: BuiltExport | None = None
+) -> Pipeline:
+    """Build the export alone (the workspace lands on the shared export), or start from the
+    session's copy of that build, then point it at the daily batches."""
+    if start_from is None:
+        workspace.elt("run", "--target", target)
+    else:
+        start_from(target, workspace)
     workspace.env["ELT_LANDING_DIR"] = str(daily_landing)
     query = warehouse_query(target, workspace.env)
     return Pipeline(target, workspace, query, warehouse_fingerprint(query, ("marts",)))
 
 
 @pytest.fixture
-def pipeline(engine, landed_days_with_a_repeated_change: Path) -> Pipeline:
+def pipeline(engine, landed_days_with_a_repeated_change: Path, start_from_built_export: BuiltExport) -> Pipeline:
     target, workspace, _ = engine
-    return built_export(target, workspace, landed_days_with_a_repeated_change)
+    return built_export(target, workspace, landed_days_with_a_repeated_change, start_from_built_export)
 
 
 def kept_rows(fingerprint: dict) -> dict[str, int]:
@@ -289,7 +295,7 @@ def test_postgres_restarted_mid_build(
         marker = tmp_path / "inside-fct-order-lines"
         first = subprocess.Popen(
             pipeline.command(),
-            cwd=PROJECT_DIR,
+            cwd=workspace.root,
             env={
                 **workspace.env,
                 PAUSE_AT_VARIABLE: dbt_node_point("fct_order_lines"),
@@ -382,7 +388,7 @@ def test_two_runs_at_once(pipeline: Pipeline, clean_run, tmp_path: Path) -> None
     marker = tmp_path / "first-run-is-building"
     first = subprocess.Popen(
         pipeline.command(),
-        cwd=PROJECT_DIR,
+        cwd=pipeline.workspace.root,
         env={
             **pipeline.workspace.env,
             PAUSE_AT_VARIABLE: dbt_node_point("fct_order_lines"),

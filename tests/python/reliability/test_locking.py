@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from conftest import ELT, PROJECT_DIR, Workspace
+from conftest import ELT, Workspace
 from elt.faults import PAUSE_AT_VARIABLE, PAUSE_MARKER_VARIABLE, PAUSE_SECONDS_VARIABLE
 from fingerprints import warehouse_fingerprint
 
@@ -44,7 +44,7 @@ def holding(workspace: Workspace, point: str, *command: str) -> Iterator[subproc
     marker = workspace.root / f"paused-at-{point}"
     process = subprocess.Popen(
         [str(ELT), *command],
-        cwd=PROJECT_DIR,
+        cwd=workspace.root,
         env={
             **workspace.env,
             PAUSE_AT_VARIABLE: point,

@@ -40,7 +40,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ELT, PROJECT_DIR, TEST_SCALE_FACTOR, fresh_postgres_database, make_workspace, warehouse_query
+from conftest import (
+    ELT,
+    TEST_SCALE_FACTOR,
+    fresh_postgres_database,
+    make_workspace,
+    warehouse_query,
+    workspace_dir,
+)
 from elt.entities import ENTITIES
 from elt.faults import KILL_AT_VARIABLE, dbt_node_point
 from fingerprints import differences, fingerprint, warehouse_fingerprint
@@ -164,7 +171,7 @@ class Trial:
         env = {**self.env, **({KILL_AT_VARIABLE: kill_at} if kill_at else {})}
         command = [str(ELT), *args, "--target", self.target]
         process = subprocess.Popen(
-            command, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            command, cwd=workspace_dir(self.env), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         if kill_after is not None:
             deadline = time.monotonic() + kill_after
