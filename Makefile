@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SQL_DIRS := models macros tests/dbt analyses snapshots
 
-.PHONY: run run-pg test sql-tests lint fix check precommit ci-slim docs clean bench bench-load
+.PHONY: run run-pg test test-fast sql-tests lint fix check precommit ci-slim docs clean bench bench-load
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ run-pg: $(STAMP)
 TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=30
+
+## test-fast: the edit loop, under 3 minutes: lint and every test not marked e2e, on DuckDB only (docs/testing.md)
+test-fast: $(STAMP)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --engine dev -m "not e2e" --durations=10
 
 ## bench: every scenario on both engines (full, daily, the 1M-line KPI, scale to SF10); results in benchmarks/
 RUNS ?= 3

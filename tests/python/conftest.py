@@ -242,7 +242,14 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
     data_dir = tmp_path_factory.mktemp("pg")
     server = local_pg.start(data_dir, keep_running=False)
     try:
-        yield local_pg.connection_env(server)
+        server_env = local_pg.connection_env(server)
+        # The session's own server, deleted with it: it need not survive an operating-system
+        # crash, so commits do not wait for the disk (a restart of the server loses nothing).
+        with pg_connect(server_env, autocommit=True) as admin:
+            for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+                admin.execute(f"alter system set {setting} = off")
+            admin.execute("select pg_reload_conf()")
+        yield server_env
     finally:
         server.cleanup()
 
@@ -378,7 +385,10 @@ def warehouse_execute(target: str, env: dict[str, str], sql: str) -> None:
         connection.execute(sql)
 
 
-@pytest.fixture(params=["dev", "pg"])
+ENGINES = ("dev", "pg")
+
+
+@pytest.fixture(params=ENGINES)
 def engine(request: pytest.FixtureRequest, workspace: Workspace) -> tuple[str, Workspace, Query]:
     """(target, workspace, query) for each engine; query(sql) runs on that workspace's warehouse."""
     target = request.param
@@ -394,7 +404,30 @@ def engine(request: pytest.FixtureRequest, workspace: Workspace) -> tuple[str, W
 MODULES_SHARING_A_WAREHOUSE_PER_ENGINE = ("test_random_trials", "test_bad_inputs", "test_faults", "test_docs_site")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--engine",
+        action="append",
+        choices=ENGINES,
+        help="Run the engine-parametrized tests on this engine only (repeat for several; default: all). "
+        "`make test` runs all; `make test-fast` runs dev.",
+    )
+
+
+# Before pytest-xdist's own hook, which reads the xdist_group marks added here.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    chosen = config.getoption("--engine")
+    if chosen:
+        # An engine is what the engine fixture or a module's own per-engine fixture is parametrized by.
+        def engine_of(item: pytest.Item) -> str | None:
+            params = item.callspec.params if hasattr(item, "callspec") else {}
+            return next((value for value in params.values() if value in ENGINES), None)
+
+        other = [item for item in items if engine_of(item) not in (None, *chosen)]
+        if other:
+            config.hook.pytest_deselected(items=other)
+            items[:] = [item for item in items if item not in other]
     for item in items:
         if item.path.stem in MODULES_SHARING_A_WAREHOUSE_PER_ENGINE:
             params = item.callspec.params if hasattr(item, "callspec") else {}
@@ -439,6 +472,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     unfiltered = (
         not session.config.option.keyword
         and not session.config.option.markexpr
+        and not session.config.getoption("--engine")
         and not any("::" in str(argument) for argument in session.config.args)
     )
     if outcomes and every_file and every_file <= selected and unfiltered and session.testsfailed == 0:

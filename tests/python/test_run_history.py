@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import DIRTY_DAYS, DIRTY_SEED
+from conftest import DIRTY_DAYS, DIRTY_SEED, WITH_DOCS
 
 RAW_TABLES = (
     "erp_regions",
@@ -28,6 +28,8 @@ def test_a_run_records_its_batches_rows_quality_and_tests(engine, landed_dirty: 
     target, workspace, query = engine
     shutil.copytree(landed_dirty, workspace.root / "landing")
     workspace.env["ELT_LANDING_DIR"] = str(workspace.root / "landing")
+    # The whole job, docs step included: the run records each of its stages.
+    workspace.env.update(WITH_DOCS)
     workspace.elt("run", "--target", target, "--days", DIRTY_DAYS, "--seed", DIRTY_SEED, "--dirty")
 
     (row,) = query(
