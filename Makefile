@@ -28,7 +28,7 @@ test: $(STAMP)
 
 ## test-fast: the edit loop, under 3 minutes: lint and every test not marked e2e, on DuckDB only (docs/testing.md)
 test-fast: $(STAMP)
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --engine dev -m "not e2e" --durations=10
+	$(BIN)/pytest tests/python -n $(TEST_WORKERS) --dist loadgroup --engine dev -m "not e2e" --durations=10
 
 ## bench: every scenario on both engines (full, daily, the 1M-line KPI, scale to SF10); results in benchmarks/
 RUNS ?= 3

@@ -26,6 +26,9 @@ from conftest import ELT, PROJECT_DIR, TEST_SCALE_FACTOR, pg_connect
 from elt.bench.harness import BENCH_WAREHOUSE, KPI_SCALE_FACTOR, RESULTS_LOG_HEADING, TARGETS_END, TARGETS_START
 from elt.dbt import IMPLIED_TESTS_TAG
 
+# The whole pipeline, over and over: in `make test`, not in `make test-fast`.
+pytestmark = pytest.mark.e2e
+
 SCALE_FACTOR = float(TEST_SCALE_FACTOR)
 
 # What a fresh clone does not hold: generated data, dbt's artifacts, the venv, git itself.

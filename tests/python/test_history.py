@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from batches import land_batch
 from conftest import TEST_DAYS, TEST_SEED, fresh_postgres_database, make_workspace, warehouse_query
@@ -33,6 +34,9 @@ from elt.faults import KILL_AT_VARIABLE
 from elt.generate.manifest import Manifest, describe_file, read_manifest, write_manifest
 from expected import expected_history
 from fingerprints import differences, relation_fingerprint, warehouse_fingerprint
+
+# The whole pipeline, over and over: in `make test`, not in `make test-fast`.
+pytestmark = pytest.mark.e2e
 
 # history model -> (landing key columns, landing attribute columns, the model's names for both)
 HISTORY = {

@@ -15,11 +15,15 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from conftest import TEST_DAYS, TEST_SCALE_FACTOR, TEST_SEED
 from elt.generate.daily import SEGMENTS
 from elt.generate.manifest import describe_file, read_manifest, write_manifest
 from expected import replay
+
+# The whole pipeline, over and over: in `make test`, not in `make test-fast`.
+pytestmark = pytest.mark.e2e
 
 
 def batch_dirs(landing_dir: Path) -> list[Path]:

@@ -12,7 +12,12 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from conftest import PROJECT_DIR
+
+# The whole pipeline, over and over: in `make test`, not in `make test-fast`.
+pytestmark = pytest.mark.e2e
 
 PROJECT_PARTS = ("models", "macros", "seeds", "snapshots", "analyses", "tests/dbt", "dbt_project.yml", "profiles.yml")
 CHANGED_MODEL = "model.wholesale.int_supply_costs__versioned"

@@ -54,6 +54,9 @@ from elt.faults import (
 from fingerprints import assert_every_ledger_batch_complete, content_fingerprint, differences, warehouse_fingerprint
 from reliability.outcomes import engine_name, record
 
+# The whole pipeline, over and over: in `make test`, not in `make test-fast`.
+pytestmark = pytest.mark.e2e
+
 FIRST_DAILY_BATCH = "19980803-daily"
 SECOND_DAILY_BATCH = "19980804-daily"
 # Where dbt builds the incremental fact table; consumers read a published copy of it.

@@ -53,6 +53,9 @@ from elt.faults import KILL_AT_VARIABLE, dbt_node_point
 from fingerprints import differences, fingerprint, warehouse_fingerprint
 from reliability.outcomes import engine_name, record
 
+# The whole pipeline, over and over: in `make test`, not in `make test-fast`.
+pytestmark = pytest.mark.e2e
+
 DEFAULT_SEED = 20261202
 TRIAL_DAYS = 6
 TRIAL_SEED_FOR_DATA = "17"
@@ -62,6 +65,7 @@ LOADER_POINTS = (
     *(f"after-write-{entity.name}" for entity in ENTITIES),
     "before-commit",
 )
+
 # Inside dbt: a staging table, the history, a dimension, the incremental fact, a report.
 DBT_POINTS = tuple(
     dbt_node_point(node)
