@@ -52,6 +52,9 @@ PARSE_KEY_VARIABLES = {
     "pg": ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "ELT_TRANSFORMER_PGROLE"),
 }
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+# `elt` commands that never start dbt, so need no saved parse (a session that only
+# generates and loads parses nothing).
+ELT_COMMANDS_WITHOUT_DBT = ("generate", "load")
 
 
 @dataclass
@@ -74,9 +77,10 @@ class Workspace:
         return Path(self.env["DBT_TARGET_PATH"])
 
     def elt(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        # profiles.yml's default target is DBT_TARGET's, or dev.
-        target = args[args.index("--target") + 1] if "--target" in args else self.env.get("DBT_TARGET", "dev")
-        self.seed_parse(target)
+        if args[0] not in ELT_COMMANDS_WITHOUT_DBT:
+            # profiles.yml's default target is DBT_TARGET's, or dev.
+            target = args[args.index("--target") + 1] if "--target" in args else self.env.get("DBT_TARGET", "dev")
+            self.seed_parse(target)
         completed = subprocess.run(
             [str(ELT), *args], cwd=self.root, env=self.env, capture_output=True, text=True, check=False
         )
@@ -310,17 +314,17 @@ def start_from_built_export(
     the export; the tests of `elt run` itself run it.
     """
     templates: dict[str, Path] = {}
-    template_databases: list[tuple[dict[str, str], str]] = []
+    template_database = f"{TEST_DATABASE}_built_export"
+    # The server the template database is on, once there is one.
+    template_server: dict[str, str] = {}
 
     def start(target: str, workspace: Workspace) -> None:
         if target == "pg":
             # The test's database, empty so far, is where the copy goes (or the build, the first time).
-            server_env = {key: workspace.env.get(key, "") for key in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD")}
-            server_env["PGDATABASE"] = "postgres"
+            server_env = request.getfixturevalue("postgres_server")
             assert workspace.env["PGDATABASE"] == TEST_DATABASE, (
                 "start_from_built_export copies into the test's own database"
             )
-            template_database = f"{TEST_DATABASE}_built_export"
         if target not in templates:
             root = tmp_path_factory.mktemp(f"built-export-{target}")
             built = make_workspace(root, landing_dir=landed_export, extra_env=WITH_DOCS)
@@ -331,7 +335,7 @@ def start_from_built_export(
                 with pg_connect(server_env, autocommit=True) as admin:
                     admin.execute(f'drop database if exists "{template_database}"')
                     admin.execute(f'alter database "{TEST_DATABASE}" rename to "{template_database}"')
-                template_databases.append((server_env, template_database))
+                template_server.update(server_env)
             templates[target] = root
         root = templates[target]
         if target == "pg":
@@ -344,10 +348,10 @@ def start_from_built_export(
         shutil.copytree(root / "state", Path(workspace.env["ELT_STATE_DIR"]), dirs_exist_ok=True)
 
     yield start
-    for server_env, name in template_databases:
+    if template_server:
         try:
-            with pg_connect(server_env, autocommit=True) as admin:
-                admin.execute(f'drop database if exists "{name}" with (force)')
+            with pg_connect(template_server, autocommit=True) as admin:
+                admin.execute(f'drop database if exists "{template_database}" with (force)')
         except psycopg.OperationalError:
             pass  # the session's own server has stopped already, and its databases went with it
 
@@ -414,25 +418,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def engine_of(item: pytest.Item) -> str | None:
+    """The engine a test runs on: what the engine fixture, or a module's own per-engine fixture, is parametrized by."""
+    params = item.callspec.params if hasattr(item, "callspec") else {}
+    return next((value for value in params.values() if value in ENGINES), None)
+
+
 # Before pytest-xdist's own hook, which reads the xdist_group marks added here.
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     chosen = config.getoption("--engine")
     if chosen:
-        # An engine is what the engine fixture or a module's own per-engine fixture is parametrized by.
-        def engine_of(item: pytest.Item) -> str | None:
-            params = item.callspec.params if hasattr(item, "callspec") else {}
-            return next((value for value in params.values() if value in ENGINES), None)
-
         other = [item for item in items if engine_of(item) not in (None, *chosen)]
         if other:
             config.hook.pytest_deselected(items=other)
             items[:] = [item for item in items if item not in other]
     for item in items:
         if item.path.stem in MODULES_SHARING_A_WAREHOUSE_PER_ENGINE:
-            params = item.callspec.params if hasattr(item, "callspec") else {}
-            engine = params.get("engine", params.get("corpus", "any"))
-            item.add_marker(pytest.mark.xdist_group(f"{item.path.stem}-{engine}"))
+            item.add_marker(pytest.mark.xdist_group(f"{item.path.stem}-{engine_of(item) or 'any'}"))
 
 
 _RELIABILITY_FILES_SELECTED = pytest.StashKey[set]()
