@@ -449,6 +449,28 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 @pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids: list[str]) -> None:
+    """On the controller of a --dist loadgroup run: stop if a worker's tests came without their groups.
+
+    pytest-xdist puts a test's xdist_group after an "@" in the node id the controller schedules by.
+    A test that lost it would run on any worker, away from the module-scoped state its group shares
+    (the randomized trials' named points)."""
+    if node.config.getvalue("dist") != "loadgroup":
+        return
+    ungrouped = [
+        nodeid
+        for nodeid in ids
+        if Path(nodeid.split("::")[0]).stem in MODULES_SHARING_A_WAREHOUSE_PER_ENGINE and "@" not in nodeid
+    ]
+    if ungrouped:
+        raise pytest.UsageError(
+            f"pytest-xdist ignored the xdist_group of {len(ungrouped)} tests (first: {ungrouped[0]}): this pytest "
+            "and pytest-xdist do not work together (pytest-xdist issue 1386). Install the versions pyproject.toml "
+            "pins: rm .venv/.installed-stamp && make test"
+        )
+
+
+@pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error) -> None:
     """On the controller of a parallel run: keep what the worker's reliability tests recorded."""
     output = getattr(node, "workeroutput", {})
