@@ -1,4 +1,4 @@
-"""dbt, invoked in-process: one interpreter for the whole run, so dbt parses once."""
+"""dbt, invoked in-process: one interpreter and one parsed manifest for all of a command's dbt steps."""
 
 from __future__ import annotations
 
@@ -82,13 +82,17 @@ def run_dbt(
     """
     from dbt.cli.main import dbtRunner  # imported late: dbt takes a second to import
 
-    command = [*args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--target", target]
+    connection = ["--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--target", target]
+    command = [*args, *connection]
     callbacks: list[Callable] = [_fault_points_in_macros] if _fault_points_armed() else []
     if macro_log is not None:
         callbacks.append(_collect_macro_log(macro_log))
     lock_conflicts: list[re.Match] = []
     callbacks.append(functools.partial(_note_lock_conflict, lock_conflicts))
-    result = dbtRunner(callbacks=[*callbacks, *dbt_fault_callbacks()]).invoke(command)
+    manifest = None if args[0] == "parse" else _parsed_manifest(connection, _parse_arguments(args))
+    result = dbtRunner(manifest=manifest, callbacks=[*callbacks, *dbt_fault_callbacks()]).invoke(command)
+    if args[0] == "parse" and result.success:
+        _MANIFESTS[_manifest_key(connection, _parse_arguments(args))] = result.result
     run_results = dbt_target_dir(project_dir) / "run_results.json"
     summary = _summarise(" ".join(args), run_results)
     if keep_results_as and run_results.is_file():
@@ -110,6 +114,44 @@ def run_dbt(
             "names them, and target/run_results.json and logs/dbt.log have the details."
         )
     return summary
+
+
+# The manifest each project, target and --vars parsed to, for the later dbt steps of the same
+# command: `elt run`'s build, publish and docs read one parse, not three (decision 0027).
+_MANIFESTS: dict[tuple[str, ...], object] = {}
+PARSE_ENV_PREFIXES = ("DBT_", "ELT_", "WAREHOUSE_", "PG")
+
+
+def _parse_arguments(args: tuple[str, ...]) -> list[str]:
+    """The arguments of a dbt command that change what the project parses to: --vars."""
+    return [*args[args.index("--vars") : args.index("--vars") + 2]] if "--vars" in args else []
+
+
+def _manifest_key(connection: list[str], parse_arguments: list[str]) -> tuple[str, ...]:
+    # The environment too: the project's YAML and the profile read env_var().
+    environment = sorted(f"{key}={value}" for key, value in os.environ.items() if key.startswith(PARSE_ENV_PREFIXES))
+    return (*connection, *parse_arguments, *environment)
+
+
+def forget_parsed_manifests() -> None:
+    """The next dbt step parses again, as the first step of a new `elt` process would."""
+    _MANIFESTS.clear()
+
+
+def _parsed_manifest(connection: list[str], parse_arguments: list[str]) -> object | None:
+    """The manifest a `dbt parse` with these arguments gives, parsed once per process.
+
+    None when the parse fails: the command then parses for itself, and its failure says why
+    in the command's own words (a build that cannot parse is a failed build)."""
+    from dbt.cli.main import dbtRunner
+
+    key = _manifest_key(connection, parse_arguments)
+    if key not in _MANIFESTS:
+        parsed = dbtRunner().invoke(["parse", "--quiet", *parse_arguments, *connection])
+        if not parsed.success:
+            return None
+        _MANIFESTS[key] = parsed.result
+    return _MANIFESTS[key]
 
 
 # DuckDB's error when another process has the database file open (it names that process).

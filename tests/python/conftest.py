@@ -32,6 +32,8 @@ import duckdb
 import psycopg
 import pytest
 
+import preforked
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 ELT = Path(sys.executable).parent / "elt"
 DBT = Path(sys.executable).parent / "dbt"
@@ -81,9 +83,7 @@ class Workspace:
             # profiles.yml's default target is DBT_TARGET's, or dev.
             target = args[args.index("--target") + 1] if "--target" in args else self.env.get("DBT_TARGET", "dev")
             self.seed_parse(target)
-        completed = subprocess.run(
-            [str(ELT), *args], cwd=self.root, env=self.env, capture_output=True, text=True, check=False
-        )
+        completed = preforked.run([ELT, *args], cwd=self.root, env=self.env)
         if check and completed.returncode != 0:
             raise AssertionError(
                 f"elt {' '.join(args)} exited {completed.returncode}\n"
@@ -100,9 +100,7 @@ class Workspace:
         if project_dir == PROJECT_DIR:
             self.seed_parse(target)
         command = [str(DBT), *args, "--project-dir", str(project_dir), "--profiles-dir", str(profiles_dir)]
-        return subprocess.run(
-            [*command, "--target", target], cwd=self.root, env=self.env, capture_output=True, text=True, check=False
-        )
+        return preforked.run([*command, "--target", target], cwd=self.root, env=self.env)
 
     def seed_parse(self, target: str) -> None:
         """Start the workspace's dbt target directory from the session's parse for this connection.
@@ -164,9 +162,7 @@ def parsed_project(target: str, env: dict[str, str]) -> Path:
         parse_env = {**env, WORKSPACE_DIR_VARIABLE: str(scratch), "DBT_TARGET_PATH": str(scratch / "target")}
         parse_env["DBT_LOG_PATH"] = str(scratch / "logs")
         command = [str(DBT), "parse", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
-        completed = subprocess.run(
-            [*command, "--target", target], cwd=scratch, env=parse_env, capture_output=True, text=True, check=False
-        )
+        completed = preforked.run([*command, "--target", target], cwd=scratch, env=parse_env)
         if completed.returncode != 0:
             raise AssertionError(f"dbt parse --target {target} failed:\n{completed.stdout[-4000:]}")
         _PARSES[key] = scratch / "target" / PARTIAL_PARSE_FILE

@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import preforked
 from batches import land_batch
 from conftest import (
     ELT,
@@ -115,16 +116,12 @@ class Pipeline:
     query: Query
     marts_before: dict
 
-    def run(self, extra_env: dict[str, str] | None = None, **popen_kwargs) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, extra_env: dict[str, str] | None = None, preexec: Callable[[], None] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """`elt run` over the export and daily batches, whatever its exit code."""
-        return subprocess.run(
-            self.command(),
-            cwd=self.workspace.root,
-            env={**self.workspace.env, **(extra_env or {})},
-            capture_output=True,
-            text=True,
-            check=False,
-            **popen_kwargs,
+        return preforked.run(
+            self.command(), cwd=self.workspace.root, env={**self.workspace.env, **(extra_env or {})}, preexec=preexec
         )
 
     def command(self) -> list[str]:
@@ -364,7 +361,7 @@ def test_disk_full_on_the_duckdb_file(
     raw_before = warehouse_fingerprint(pipeline.query, ("raw",))
     limit = 16 * 1024 if stage == "load" else workspace.duckdb_path.stat().st_size
 
-    failed = pipeline.run(preexec_fn=file_size_limited_to(limit))
+    failed = pipeline.run(preexec=file_size_limited_to(limit))
 
     assert failed.returncode == 1, (failed.stdout[-3000:], failed.stderr[-3000:])
     assert "File too large" in failed.stderr and "Traceback" not in failed.stderr, failed.stderr

@@ -31,7 +31,6 @@ import random
 import re
 import shutil
 import signal
-import subprocess
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -40,6 +39,7 @@ from pathlib import Path
 
 import pytest
 
+import preforked
 from conftest import (
     ELT,
     TEST_SCALE_FACTOR,
@@ -174,9 +174,7 @@ class Trial:
         """One command, armed at a point or killed after a delay; returns its exit code (negative: killed)."""
         env = {**self.env, **({KILL_AT_VARIABLE: kill_at} if kill_at else {})}
         command = [str(ELT), *args, "--target", self.target]
-        process = subprocess.Popen(
-            command, cwd=workspace_dir(self.env), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
+        process = preforked.popen(command, cwd=workspace_dir(self.env), env=env)
         if kill_after is not None:
             deadline = time.monotonic() + kill_after
             while process.poll() is None and time.monotonic() < deadline:
