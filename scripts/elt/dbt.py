@@ -89,10 +89,11 @@ def run_dbt(
         callbacks.append(_collect_macro_log(macro_log))
     lock_conflicts: list[re.Match] = []
     callbacks.append(functools.partial(_note_lock_conflict, lock_conflicts))
-    manifest = None if args[0] == "parse" else _parsed_manifest(connection, _parse_arguments(args))
+    parse_arguments = _parse_arguments(args)
+    manifest = None if args[0] == "parse" else _parsed_manifest(connection, parse_arguments)
     result = dbtRunner(manifest=manifest, callbacks=[*callbacks, *dbt_fault_callbacks()]).invoke(command)
     if args[0] == "parse" and result.success:
-        _MANIFESTS[_manifest_key(connection, _parse_arguments(args))] = result.result
+        _MANIFESTS[_manifest_key(connection, parse_arguments)] = result.result
     run_results = dbt_target_dir(project_dir) / "run_results.json"
     summary = _summarise(" ".join(args), run_results)
     if keep_results_as and run_results.is_file():

@@ -136,11 +136,7 @@ class PreforkServer:
             time.sleep(0.05)
         self._counter = 0
 
-    def start(
-        self, argv: Sequence[str], cwd: Path | str, env: dict[str, str], preexec: Callable[[], None] | None = None
-    ) -> PreforkedProcess:
-        if preexec is not None:
-            raise ValueError("a preexec function cannot cross to the server; run that command as a subprocess")
+    def start(self, argv: Sequence[str], cwd: Path | str, env: dict[str, str]) -> PreforkedProcess:
         self._counter += 1
         stdout_path = self.directory / f"{self._counter}.out"
         stderr_path = self.directory / f"{self._counter}.err"
@@ -179,7 +175,9 @@ def _server() -> PreforkServer:
 def popen(
     argv: Sequence[str], cwd: Path | str, env: dict[str, str], preexec: Callable[[], None] | None = None
 ) -> PreforkedProcess | subprocess.Popen:
-    """Start a command with its output captured: forked from the server when it can be, else a subprocess."""
+    """Start a command with its output captured: forked from the server when it can be, else a subprocess.
+
+    A `preexec` function cannot cross to the server, so a command with one is a subprocess."""
     if enabled() and preexec is None and forkable(argv):
         return _server().start(argv, cwd, env)
     return subprocess.Popen(
