@@ -22,7 +22,6 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from elt.entities import ENTITIES
 from elt.errors import EltError
 from elt.faults import fault_point
 from elt.load.ddl import LEDGER_TABLE, QUARANTINE_TABLE, raw_table
@@ -30,6 +29,7 @@ from elt.load.loader import open_warehouse
 from elt.load.warehouse import Warehouse, utc_now
 from elt.locking import holds_warehouse_lock
 from elt.settings import Paths
+from elt.sources import erp_entities
 
 REPLAYS_TABLE = "audit.replays"
 CREATE_REPLAYS = f"""create table if not exists {REPLAYS_TABLE} (
@@ -81,7 +81,9 @@ def replay_from(target: str, paths: Paths, from_date: date) -> list[str]:
 
     day = f"'{from_date.isoformat()}'"
     with open_warehouse(target, paths) as warehouse:
-        statements = tuple(f"delete from {raw_table(entity)} where _business_date >= {day}" for entity in ENTITIES)
+        statements = tuple(
+            f"delete from {raw_table(entity)} where _business_date >= {day}" for entity in erp_entities()
+        )
         statements += (
             f"delete from {QUARANTINE_TABLE} where batch_id in "
             f"(select batch_id from {LEDGER_TABLE} where business_date >= {day})",

@@ -18,7 +18,7 @@ DUCKDB_PATH_ENV = "WAREHOUSE_DUCKDB_PATH"
 STATE_DIR_ENV = "ELT_STATE_DIR"
 
 
-def _find_project_dir() -> Path:
+def find_project_dir() -> Path:
     if os.environ.get(PROJECT_DIR_ENV):
         return Path(os.environ[PROJECT_DIR_ENV]).resolve()
     for candidate in (Path.cwd(), *Path.cwd().parents):
@@ -39,7 +39,7 @@ class Paths:
 
     @classmethod
     def resolve(cls) -> Paths:
-        project_dir = _find_project_dir()
+        project_dir = find_project_dir()
         landing_dir = Path(os.environ.get(LANDING_DIR_ENV) or project_dir / "landing")
         duckdb_path = Path(os.environ.get(DUCKDB_PATH_ENV) or project_dir / "warehouse.duckdb")
         state_dir = Path(os.environ.get(STATE_DIR_ENV) or project_dir / "state")

@@ -10,12 +10,25 @@ from pathlib import Path
 
 import duckdb
 
-from elt.entities import ENTITIES
 from elt.errors import EltError
 from elt.generate.daily import generate_days
 from elt.generate.manifest import SCHEMA_VERSION, Manifest, describe_file, list_batches, read_manifest, write_manifest
+from elt.sources import erp_entities
 
 EXPORT_KIND = "export"
+# The simulated ERP's entities are TPC-H's tables: which file of tpchgen-cli's each one is.
+# Generator knowledge, not contract: the contract (models/staging/erp/_erp__sources.yml) names
+# only the entities.
+TPCH_TABLE_OF = {
+    "regions": "region",
+    "nations": "nation",
+    "customers": "customer",
+    "suppliers": "supplier",
+    "parts": "part",
+    "part_suppliers": "partsupp",
+    "orders": "orders",
+    "order_lines": "lineitem",
+}
 
 
 def _tpchgen_executable() -> str:
@@ -64,8 +77,9 @@ def generate_export(landing_dir: Path, scale_factor: float) -> tuple[Manifest, b
     if completed.returncode != 0:
         raise EltError(f"tpchgen-cli failed (exit {completed.returncode}): {completed.stderr.strip()[-500:]}")
 
-    for entity in ENTITIES:
-        (work_dir / f"{entity.tpch_table}.parquet").rename(work_dir / entity.file_name)
+    entities = erp_entities()
+    for entity in entities:
+        (work_dir / f"{TPCH_TABLE_OF[entity.name]}.parquet").rename(work_dir / entity.file_name)
 
     # The export is as of the last order date in it; daily batches continue from the next day.
     business_date = duckdb.execute(
@@ -79,7 +93,7 @@ def generate_export(landing_dir: Path, scale_factor: float) -> tuple[Manifest, b
         schema_version=SCHEMA_VERSION,
         scale_factor=scale_factor,
         generator=f"tpchgen-cli {version('tpchgen-cli')}",
-        files=tuple(describe_file(work_dir, entity.name, entity.file_name) for entity in ENTITIES),
+        files=tuple(describe_file(work_dir, entity.name, entity.file_name) for entity in entities),
     )
     final_dir = landing_dir / batch_id
     if final_dir.exists():

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from elt.entities import ENTITIES_BY_NAME
 from elt.errors import EltError
+from elt.sources import erp_entities, erp_entity
 
 MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1
@@ -152,12 +152,13 @@ def _check_identifiers(manifest: Manifest, where: str) -> None:
             "Upgrade the loader or ask for an extract in the supported version."
         )
     for item in manifest.files:
-        entity = ENTITIES_BY_NAME.get(item.entity)
+        entity = erp_entity(item.entity)
         if entity is None:
             raise EltError(
-                f"{where}: unknown entity {item.entity!r}; expected one of {sorted(ENTITIES_BY_NAME)}. "
-                "A new entity needs a contract in scripts/elt/entities.py first; otherwise ask for a corrected "
-                "delivery. Nothing was loaded."
+                f"{where}: unknown entity {item.entity!r}; expected one of "
+                f"{sorted(known.name for known in erp_entities())}. A new entity needs a contract in its source's "
+                "models/staging/<source>/_<source>__sources.yml first (docs/runbooks/add-a-source.md); otherwise ask "
+                "for a corrected delivery. Nothing was loaded."
             )
         if item.path != entity.file_name:
             raise EltError(

@@ -12,7 +12,6 @@ from pathlib import Path
 import duckdb
 import psycopg
 
-from elt.entities import ENTITIES_BY_NAME
 from elt.errors import EltError
 from elt.faults import fault_point
 from elt.generate.export import EXPORT_KIND
@@ -22,6 +21,7 @@ from elt.load.validate import BatchContext, StagedEntity, stage_entity
 from elt.load.warehouse import Warehouse, one_line, open_duckdb, open_postgres, utc_now
 from elt.locking import holds_warehouse_lock
 from elt.settings import Paths
+from elt.sources import erp_entity
 from elt.targets import duckdb_settings, loader_connection_kwargs, target_config
 
 
@@ -115,7 +115,7 @@ def load_batch(warehouse: Warehouse, batch_dir: Path, loaded: dict[str, str], re
     staged = []
     for item in manifest.files:
         report(f"{manifest.batch_id}: validating {item.entity} ({item.rows:,} rows)")
-        entity = ENTITIES_BY_NAME[item.entity]
+        entity = erp_entity(item.entity)  # read_manifest refused any other
         staged.append(stage_entity(warehouse.stage_connection, batch_dir / item.path, entity, item.sha256, context))
     fault_point("after-stage")
     report(f"{manifest.batch_id}: writing {sum(item.rows_in for item in staged):,} rows in one transaction")

@@ -210,7 +210,8 @@ def _check_schema(path: Path, entity: Entity, schema: dict[str, str]) -> tuple[A
         hint = f" The file has new column(s) {extra}: a rename?" if extra else ""
         raise EltError(
             f"{path}: breaking schema change, required column(s) {missing} are missing.{hint} "
-            "Ask for a corrected delivery, or change the contract in scripts/elt/entities.py and the staging model."
+            f"Ask for a corrected delivery, or change the contract (models/staging/{entity.source}/"
+            f"_{entity.source}__sources.yml) and the staging model."
         )
     unsafe = [name for name in extra if not IDENTIFIER.match(name) or name.startswith("_")]
     if unsafe:

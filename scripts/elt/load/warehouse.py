@@ -21,12 +21,12 @@ import duckdb
 import psycopg
 import psycopg.sql
 
-from elt.entities import ENTITIES
 from elt.errors import EltError
 from elt.faults import fault_point
 from elt.generate.manifest import Manifest
 from elt.load.ddl import FAILURES_TABLE, LEDGER_TABLE, QUARANTINE_TABLE, create_statements, identifier, raw_table
 from elt.load.validate import QUARANTINE_COLUMNS, StagedEntity, quarantine_rows_query
+from elt.sources import all_entities
 
 LEDGER_COLUMNS = (
     "batch_id, entity, batch_kind, business_date, content_sha256, source_file, file_sha256, "
@@ -126,7 +126,7 @@ class DuckDBWarehouse:
     def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
         self.connection = connection
         self.stage_connection = connection
-        for statement in create_statements(ENTITIES):
+        for statement in create_statements(all_entities()):
             connection.execute(statement)
 
     def append_rows(self, statements: tuple[str, ...], rows_by_table: dict[str, list[tuple]]) -> None:
@@ -194,7 +194,7 @@ class PostgresWarehouse:
                     # `elt status` must not queue behind a load's open transaction (the ALTER in
                     # create_statements waits for it); a loader holding the ledger ran them itself.
                     connection.execute("set local lock_timeout = '500ms'")
-                for statement in create_statements(ENTITIES):
+                for statement in create_statements(all_entities()):
                     connection.execute(statement)
         except psycopg.errors.LockNotAvailable:
             if not reads_only:

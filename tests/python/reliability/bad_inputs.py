@@ -52,7 +52,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from elt.entities import BIGINT, DATE, ENTITIES_BY_NAME, INTEGER, MONEY, OP_COLUMN, TEXT
+from elt.entities import BIGINT, DATE, INTEGER, MONEY, OP_COLUMN, TEXT
+from elt.sources import erp_entity
 
 QUARANTINED = "quarantined"
 BATCH_FAILED = "batch failed"
@@ -95,7 +96,7 @@ class Delivery:
 
     def table(self, entity: str, rows: list[dict], types: dict[str, pa.DataType] | None = None) -> pa.Table:
         """Rows typed as the contract says (the way the ERP's extract writes them), `types` overriding."""
-        contract = {column.name: ARROW_TYPES[column.sql_type] for column in ENTITIES_BY_NAME[entity].columns}
+        contract = {column.name: ARROW_TYPES[column.sql_type] for column in erp_entity(entity).columns}
         chosen = {**contract, OP_COLUMN: pa.string(), **(types or {})}
         names = list(rows[0]) if rows else list(chosen)
         return pa.Table.from_pylist(rows, schema=pa.schema([(name, chosen.get(name, pa.string())) for name in names]))

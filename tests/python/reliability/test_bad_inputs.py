@@ -25,7 +25,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import Query, Workspace, fresh_postgres_database, make_workspace, warehouse_query
-from elt.entities import ENTITIES, OP_COLUMN
+from elt.entities import OP_COLUMN
+from elt.sources import erp_entities
 from reliability.bad_inputs import (
     ACCEPTED,
     BATCH_FAILED,
@@ -288,7 +289,8 @@ def check_batch_failed(corpus: Corpus, case: BadInput) -> None:
     # exactly what an earlier, good delivery under that id put there (if there was one).
     landed = corpus.must_load.get(batch_id)
     in_raw = sum(
-        corpus.one(f"select count(*) from raw.erp_{entity.name} where _batch_id = '{batch_id}'") for entity in ENTITIES
+        corpus.one(f"select count(*) from raw.{entity.raw_table} where _batch_id = '{batch_id}'")
+        for entity in erp_entities()
     )
     ledger = dict(corpus.query(f"select entity, file_sha256 from audit.load_batches where batch_id = '{batch_id}'"))
     if landed is None:
@@ -345,17 +347,17 @@ def test_only_the_deliveries_that_must_load_reached_the_warehouse(corpus: Corpus
             "select table_schema, table_name from information_schema.tables where table_schema in ('raw', 'audit')"
         )
     )
-    expected_tables = {("raw", entity.raw_table) for entity in ENTITIES}
+    expected_tables = {("raw", entity.raw_table) for entity in erp_entities()}
     expected_tables |= {("audit", "load_batches"), ("audit", "load_failures"), ("audit", "quarantine")}
     assert tables == expected_tables
     in_raw = set()
-    for entity in ENTITIES:
+    for entity in erp_entities():
         in_raw |= {row[0] for row in corpus.query(f"select distinct _batch_id from raw.erp_{entity.name}")}
     quarantined = {row[0] for row in corpus.query("select distinct batch_id from audit.quarantine")}
     assert corpus.ledger() == set(corpus.must_load)
     assert in_raw | quarantined <= set(corpus.must_load)
     landed = sum(sum(item.rows.values()) for item in corpus.must_load.values())
-    stored = sum(corpus.one(f"select count(*) from raw.erp_{entity.name}") for entity in ENTITIES)
+    stored = sum(corpus.one(f"select count(*) from raw.erp_{entity.name}") for entity in erp_entities())
     assert stored + corpus.one("select count(*) from audit.quarantine") == landed
 
 

@@ -48,8 +48,8 @@ from conftest import (
     warehouse_query,
     workspace_dir,
 )
-from elt.entities import ENTITIES
 from elt.faults import KILL_AT_VARIABLE, dbt_node_point
+from elt.sources import erp_entities
 from fingerprints import differences, fingerprint, warehouse_fingerprint
 from reliability.outcomes import engine_name, record
 
@@ -62,7 +62,7 @@ TRIAL_SEED_FOR_DATA = "17"
 LOADER_POINTS = (
     "after-verify",
     "after-stage",
-    *(f"after-write-{entity.name}" for entity in ENTITIES),
+    *(f"after-write-{entity.name}" for entity in erp_entities()),
     "before-commit",
 )
 
