@@ -10,6 +10,7 @@ author could, expecting an error that names the file, the table or column, and t
 from __future__ import annotations
 
 import copy
+import json
 import re
 import shutil
 from collections.abc import Callable
@@ -58,6 +59,18 @@ sources:
 """
 
 
+INVOICES = {
+    "name": "erp_invoices",
+    "description": "Invoices, one row per invoice version delivered.",
+    "config": {"meta": {"contract": {"key": ["i_invoicekey"]}}},
+    "columns": [
+        {"name": "i_invoicekey", "data_type": "bigint"},
+        {"name": "i_orderkey", "data_type": "bigint"},
+        {"name": "i_amount", "data_type": "decimal(15, 2)"},
+    ],
+}
+
+
 def declared_tables(contract_text: str) -> dict[str, list[tuple[str, str]]]:
     """raw table -> [(column, type)] as the file declares them, read without elt."""
     return {
@@ -94,15 +107,25 @@ def test_a_source_added_with_a_contract_file_alone_gets_raw_tables_as_declared(
     shutil.copytree(PROJECT_DIR, project, ignore=NOT_IN_A_COPY)
     (project / "models" / "staging" / "shop").mkdir()
     (project / "models" / "staging" / "shop" / "_shop__sources.yml").write_text(SHOP_CONTRACT)
+    # And an entity the simulated ERP does not produce, added to the ERP's contract.
+    erp_contract = yaml.safe_load((project / ERP_CONTRACT).read_text())
+    erp_contract["sources"][0]["tables"].append(INVOICES)
+    (project / ERP_CONTRACT).write_text(yaml.safe_dump(erp_contract, sort_keys=False))
     workspace.env["ELT_PROJECT_DIR"] = str(project)
+    workspace.env["ELT_LANDING_DIR"] = str(tmp_path / "landing")
 
+    workspace.elt("generate", "--days", "1")
     workspace.elt("load", "--target", target)
 
-    declared = declared_tables((PROJECT_DIR / ERP_CONTRACT).read_text()) | declared_tables(SHOP_CONTRACT)
-    assert "shop_web_orders" in declared and "erp_order_lines" in declared
+    delivered = {item["entity"] for path in (tmp_path / "landing").glob("*/manifest.json")
+                 for item in json.loads(path.read_text())["files"]}  # fmt: skip
+    assert "invoices" not in delivered and "order_lines" in delivered
+    declared = declared_tables((project / ERP_CONTRACT).read_text()) | declared_tables(SHOP_CONTRACT)
+    assert {"shop_web_orders", "erp_invoices", "erp_order_lines"} <= set(declared)
     # The loader's metadata columns (_batch_id, ...) follow each table's declared ones.
     assert {table: catalog_columns(query, table) for table in declared} == declared
-    assert query("select count(*) from raw.shop_web_orders") == [(0,)]
+    assert query("select count(*) from raw.shop_web_orders") == query("select count(*) from raw.erp_invoices") == [(0,)]
+    assert query("select count(distinct _batch_id) from raw.erp_customers") == [(2,)]
 
 
 def _erp(document: dict) -> dict:

@@ -36,7 +36,7 @@ from elt.generate.dirty import (
     spoil_rows,
 )
 from elt.generate.manifest import SCHEMA_VERSION, Manifest, describe_file, read_manifest, write_manifest
-from elt.sources import erp_entity
+from elt.generate.simulated import simulated_entity
 
 DAILY_KIND = "daily"
 ATTRIBUTE_CHANGE_SHARE = 0.005
@@ -79,7 +79,7 @@ class ErpState:
         for name in DAILY_ENTITIES:
             self.con.execute(
                 f"create table {name} as select * from read_parquet($path)",
-                {"path": str(export_dir / erp_entity(name).file_name)},
+                {"path": str(export_dir / simulated_entity(name).file_name)},
             )
         self.con.execute(
             """create table supplier_slots as
@@ -326,7 +326,7 @@ def _tombstones(entity: str) -> str | None:
 
 
 def _write_entity(state: ErpState, entity_name: str, batch_dir: Path) -> bool:
-    entity = erp_entity(entity_name)
+    entity = simulated_entity(entity_name)
     columns = ", ".join(entity.column_names)
     parts = [f"select {columns}, '{op}' as {OP_COLUMN} from {source}" for source, op in _change_sets(entity_name)]
     tombstone_source = _tombstones(entity_name)
@@ -413,7 +413,7 @@ def generate_days(
             schema_version=SCHEMA_VERSION,
             scale_factor=export.scale_factor,
             generator=f"elt daily simulator, seed {seed}" + (", dirty" if dirty else ""),
-            files=tuple(describe_file(work_dir, name, erp_entity(name).file_name) for name in written),
+            files=tuple(describe_file(work_dir, name, simulated_entity(name).file_name) for name in written),
         )
         fault = DELIVERY_FAULTS.get(day) if dirty else None
         if fault in BREAKING_FAULTS:
@@ -442,7 +442,7 @@ def _spoil_files(work_dir: Path, written: list[str], seed: int, day: int, batch_
     injections = []
     added_day = next(number for number, kind in DELIVERY_FAULTS.items() if kind == "added_column")
     for name in written:
-        path = work_dir / erp_entity(name).file_name
+        path = work_dir / simulated_entity(name).file_name
         injections += spoil_rows(path, name, seed, day, batch_id)
         if name == ADDED_COLUMN[0] and day >= added_day:
             add_column(path, seed, day)

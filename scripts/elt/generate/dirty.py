@@ -23,7 +23,7 @@ import duckdb
 
 from elt.entities import OP_COLUMN
 from elt.generate.manifest import Manifest, describe_file, sha256_of, write_manifest
-from elt.sources import erp_entity
+from elt.generate.simulated import simulated_entity
 
 REPORT_NAME = "dirty-report.json"
 # Share of a file's change rows hit by each row fault (at least one row per fault per file).
@@ -143,7 +143,7 @@ def spoil_rows(path: Path, entity_name: str, seed: int, day: int, batch_id: str)
     eligible = con.execute(f"select count(*) from rows where {OP_COLUMN} <> 'delete'").fetchone()[0]
     per_fault = max(1, round(eligible * ROW_FAULT_RATE))
     for column in TEXT_COLUMNS:
-        if column in erp_entity(entity_name).column_names:
+        if column in simulated_entity(entity_name).column_names:
             con.execute(f"alter table rows alter column {column} type varchar")
     for kind, column, spoiled, _ in faults:
         con.execute(

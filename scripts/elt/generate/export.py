@@ -13,22 +13,9 @@ import duckdb
 from elt.errors import EltError
 from elt.generate.daily import generate_days
 from elt.generate.manifest import SCHEMA_VERSION, Manifest, describe_file, list_batches, read_manifest, write_manifest
-from elt.sources import erp_entities
+from elt.generate.simulated import TPCH_TABLE_OF, simulated_entities
 
 EXPORT_KIND = "export"
-# The simulated ERP's entities are TPC-H's tables: which file of tpchgen-cli's each one is.
-# Generator knowledge, not contract: the contract (models/staging/erp/_erp__sources.yml) names
-# only the entities.
-TPCH_TABLE_OF = {
-    "regions": "region",
-    "nations": "nation",
-    "customers": "customer",
-    "suppliers": "supplier",
-    "parts": "part",
-    "part_suppliers": "partsupp",
-    "orders": "orders",
-    "order_lines": "lineitem",
-}
 
 
 def _tpchgen_executable() -> str:
@@ -77,7 +64,7 @@ def generate_export(landing_dir: Path, scale_factor: float) -> tuple[Manifest, b
     if completed.returncode != 0:
         raise EltError(f"tpchgen-cli failed (exit {completed.returncode}): {completed.stderr.strip()[-500:]}")
 
-    entities = erp_entities()
+    entities = simulated_entities()
     for entity in entities:
         (work_dir / f"{TPCH_TABLE_OF[entity.name]}.parquet").rename(work_dir / entity.file_name)
 
