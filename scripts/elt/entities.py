@@ -28,6 +28,25 @@ class Column:
     check_reason: str | None = None
 
 
+# The file formats a contract may declare, and the extension of each entity's file.
+FILE_EXTENSIONS = {"parquet": "parquet", "csv": "csv", "jsonl": "jsonl"}
+
+
+@dataclass(frozen=True)
+class CsvDialect:
+    delimiter: str = ","
+    quote: str = '"'
+    escape: str = '"'
+    encoding: str = "utf-8"
+    header: bool = True
+
+    def described(self) -> str:
+        return (
+            f"delimiter {self.delimiter!r}, quote {self.quote!r}, escape {self.escape!r}, "
+            f"encoding {self.encoding}, {'a' if self.header else 'no'} header row"
+        )
+
+
 @dataclass(frozen=True)
 class Entity:
     name: str
@@ -35,7 +54,8 @@ class Entity:
     key: tuple[str, ...]
     columns: tuple[Column, ...]
     description: str
-    file_extension: str = "parquet"
+    file_format: str = "parquet"
+    csv_dialect: CsvDialect | None = None
 
     @property
     def raw_table(self) -> str:
@@ -43,7 +63,7 @@ class Entity:
 
     @property
     def file_name(self) -> str:
-        return f"{self.name}.{self.file_extension}"
+        return f"{self.name}.{FILE_EXTENSIONS[self.file_format]}"
 
     @property
     def column_names(self) -> tuple[str, ...]:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from elt.entities import Column, Entity
+from elt.entities import FILE_EXTENSIONS, Column, CsvDialect, Entity
 from elt.errors import EltError
 from elt.settings import find_project_dir
 
@@ -30,8 +30,9 @@ CONTRACT_FILES = "models/staging/*/_*__sources.yml"
 # The source whose batches elt generates and whose landing layout is landing/<batch_id>/.
 ERP = "erp"
 
-# Formats the loader reads, and the file extension each entity's file carries.
-SUPPORTED_FORMATS = {"parquet": "parquet"}
+CSV_OPTIONS = {"delimiter", "quote", "escape", "encoding", "header"}
+# What DuckDB's CSV reader decodes.
+CSV_ENCODINGS = ("utf-8", "utf-16", "latin-1")
 SOURCE_NAME = re.compile(r"^[a-z][a-z0-9]{0,29}$")
 ENTITY_NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -52,6 +53,7 @@ class Source:
     file_format: str
     entities: tuple[Entity, ...]
     contract_path: Path
+    csv_dialect: CsvDialect | None = None
 
     def entity(self, name: str) -> Entity | None:
         return next((entity for entity in self.entities if entity.name == name), None)
@@ -135,22 +137,48 @@ def _source(entry: dict, path: Path, where: str) -> Source:
     if not isinstance(contract, dict):
         raise ContractError(f"{where}: config.meta.contract must be a mapping (format: ...).")
     file_format = contract.get("format")
-    if file_format not in SUPPORTED_FORMATS:
+    if file_format not in FILE_EXTENSIONS:
         raise ContractError(
-            f"{where}: config.meta.contract.format is {file_format!r}; the loader reads {sorted(SUPPORTED_FORMATS)}."
+            f"{where}: config.meta.contract.format is {file_format!r}; the loader reads {sorted(FILE_EXTENSIONS)}."
         )
+    if file_format != "csv" and contract.get("csv") is not None:
+        raise ContractError(f"{where}: config.meta.contract.csv is for format csv, and this source's is {file_format}.")
+    dialect = _csv_dialect(contract.get("csv"), where) if file_format == "csv" else None
     tables = entry.get("tables") or []
     if not tables:
         raise ContractError(f"{where}: declares a landing contract but no tables; list each entity under tables:.")
-    entities = tuple(_entity(table, name, file_format, where) for table in tables)
+    entities = tuple(_entity(table, name, file_format, dialect, where) for table in tables)
     entity_names = [entity.name for entity in entities]
     repeated = sorted({entity for entity in entity_names if entity_names.count(entity) > 1})
     if repeated:
         raise ContractError(f"{where}: table(s) {repeated} are listed twice; keep one.")
-    return Source(name, file_format, entities, path)
+    return Source(name, file_format, entities, path, dialect)
 
 
-def _entity(table: dict, source_name: str, file_format: str, where: str) -> Entity:
+def _csv_dialect(options: object, where: str) -> CsvDialect:
+    where = f"{where}: config.meta.contract.csv"
+    if options is None:
+        return CsvDialect()
+    if not isinstance(options, dict):
+        raise ContractError(f"{where} must be a mapping of {sorted(CSV_OPTIONS)}.")
+    unknown = sorted(set(options) - CSV_OPTIONS)
+    if unknown:
+        raise ContractError(f"{where}: unknown option(s) {unknown}; it takes {sorted(CSV_OPTIONS)}.")
+    dialect = CsvDialect(**options)
+    for option in ("delimiter", "quote", "escape"):
+        value = getattr(dialect, option)
+        if not isinstance(value, str) or len(value) != 1 or value in ("\r", "\n"):
+            raise ContractError(f"{where}.{option} must be one character (not a line break), not {value!r}.")
+    if dialect.encoding not in CSV_ENCODINGS:
+        raise ContractError(f"{where}.encoding is {dialect.encoding!r}; the loader decodes {list(CSV_ENCODINGS)}.")
+    if not isinstance(dialect.header, bool):
+        raise ContractError(f"{where}.header must be true or false, not {dialect.header!r}.")
+    if dialect.delimiter == dialect.quote:
+        raise ContractError(f"{where}: the delimiter and the quote are both {dialect.delimiter!r}.")
+    return dialect
+
+
+def _entity(table: dict, source_name: str, file_format: str, dialect: CsvDialect | None, where: str) -> Entity:
     table_name = table.get("name") if isinstance(table, dict) else None
     prefix = f"{source_name}_"
     if not isinstance(table_name, str) or not table_name.startswith(prefix):
@@ -189,7 +217,8 @@ def _entity(table: dict, source_name: str, file_format: str, where: str) -> Enti
         key=tuple(key),
         columns=columns,
         description=description.strip(),
-        file_extension=SUPPORTED_FORMATS[file_format],
+        file_format=file_format,
+        csv_dialect=dialect,
     )
 
 

@@ -10,16 +10,23 @@ author could, expecting an error that names the file, the table or column, and t
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 import shutil
 from collections.abc import Callable
+from contextlib import ExitStack
+from decimal import Decimal
 from pathlib import Path
 
+import duckdb
+import pyarrow as pa
 import pytest
 import yaml
 
-from conftest import PROJECT_DIR
+from batches import land_batch
+from conftest import PROJECT_DIR, fresh_postgres_database, make_workspace, warehouse_query
+from elt.generate.manifest import ManifestFile, read_manifest, sha256_of, write_manifest
 from elt.sources import ContractError, sources
 
 ERP_CONTRACT = Path("models/staging/erp/_erp__sources.yml")
@@ -155,7 +162,19 @@ BROKEN_CONTRACTS: dict[str, tuple[Callable[[dict], None], tuple[str, ...]]] = {
     ),
     "format the loader cannot read": (
         lambda doc: _set(_erp(doc)["config"]["meta"]["contract"], format="xlsx"),
-        ("source 'erp'", "format is 'xlsx'", "['parquet']"),
+        ("source 'erp'", "format is 'xlsx'", "['csv', 'jsonl', 'parquet']"),
+    ),
+    "csv options on a parquet source": (
+        lambda doc: _set(_erp(doc)["config"]["meta"]["contract"], csv={"delimiter": ";"}),
+        ("source 'erp'", "config.meta.contract.csv is for format csv"),
+    ),
+    "csv encoding the reader cannot decode": (
+        lambda doc: _set(_erp(doc)["config"]["meta"]["contract"], format="csv", csv={"encoding": "ebcdic"}),
+        ("source 'erp'", "csv.encoding is 'ebcdic'", "utf-8"),
+    ),
+    "csv option misspelled": (
+        lambda doc: _set(_erp(doc)["config"]["meta"]["contract"], format="csv", csv={"delimeter": ";"}),
+        ("source 'erp'", "unknown option(s) ['delimeter']"),
     ),
     "table not named after its source": (
         lambda doc: _set(_table(doc, "erp_orders"), name="orders"),
@@ -240,3 +259,90 @@ def test_the_project_declares_the_erp_and_nothing_it_does_not_load() -> None:
         if "contract" in ((entry.get("config") or {}).get("meta") or {})
     }
     assert with_contract == {item.name for item in sources(PROJECT_DIR)} == {"erp"}
+
+
+def server_env_of(workspace) -> dict[str, str]:
+    return {key: value for key, value in workspace.env.items() if key.startswith("PG")}
+
+
+def _with_bad_order_lines(entity: str, table: pa.Table) -> pa.Table:
+    """Day one's order lines with a row of each kind the contract quarantines."""
+    if entity != "order_lines":
+        return table
+    rows = table.to_pylist()
+    rows[3]["l_quantity"] = Decimal("-1.00")  # breaks a check
+    rows[5]["l_shipmode"] = None  # a required value missing
+    rows.append(dict(rows[7]))  # the same key twice
+    return pa.Table.from_pylist(rows, schema=table.schema)
+
+
+def _rewritten(reference: Path, landing: Path, file_format: str, copy_options: str) -> None:
+    """Every batch of `reference`, each file rewritten in `file_format` by DuckDB, resealed."""
+    con = duckdb.connect()
+    for batch in sorted(path.parent for path in reference.glob("*/manifest.json")):
+        manifest = read_manifest(batch)
+        (landing / batch.name).mkdir(parents=True)
+        files = []
+        for item in manifest.files:
+            name = f"{item.entity}.{file_format}"
+            written = landing / batch.name / name
+            con.execute(f"copy (select * from read_parquet('{batch / item.path}')) to '{written}' ({copy_options})")
+            files.append(ManifestFile(item.entity, name, item.rows, sha256_of(written), written.stat().st_size))
+        write_manifest(landing / batch.name, dataclasses.replace(manifest, files=tuple(files)))
+
+
+FORMATS = {
+    # A semicolon-separated, Latin-1 export, as a European spreadsheet writes one.
+    "csv": ({"format": "csv", "csv": {"delimiter": ";", "encoding": "latin-1"}}, "header, delimiter ';'"),
+    "jsonl": ({"format": "jsonl"}, "format json"),
+}
+
+
+def _loaded(query) -> dict[str, list[tuple]]:
+    """Raw and the quarantine as a loader made them, without what names the file or the clock."""
+    tables = {}
+    for (table,) in query("select table_name from information_schema.tables where table_schema = 'raw'"):
+        columns = [
+            name
+            for (name,) in query(
+                "select column_name from information_schema.columns where table_schema = 'raw' "
+                f"and table_name = '{table}' and column_name not in ('_source_file', '_loaded_at') "
+                "order by ordinal_position"
+            )
+        ]
+        tables[table] = sorted(query(f"select {', '.join(columns)} from raw.{table}"), key=repr)
+    tables["quarantine"] = sorted(query("select batch_id, entity, source_row, reasons from audit.quarantine"))
+    tables["ledger"] = sorted(
+        query("select batch_id, entity, rows_in, rows_loaded, rows_quarantined, status from audit.load_batches")
+    )
+    return tables
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+def test_the_same_batches_as_csv_or_json_lines_load_as_their_parquet_does(
+    engine, landed_days: Path, file_format: str, tmp_path: Path
+) -> None:
+    target, workspace, query = engine
+    batches = sorted(path.parent for path in landed_days.glob("*/manifest.json"))
+    reference = tmp_path / "parquet"
+    for batch in batches:
+        land_batch(batch, reference, _with_bad_order_lines if batch == batches[1] else None)
+    workspace.env["ELT_LANDING_DIR"] = str(reference)
+    workspace.elt("load", "--target", target)
+    from_parquet = _loaded(query)
+    assert from_parquet["quarantine"], "the reference quarantined nothing: the comparison would prove little"
+
+    contract, copy_options = FORMATS[file_format]
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT_DIR, project, ignore=NOT_IN_A_COPY)
+    document = yaml.safe_load((project / ERP_CONTRACT).read_text())
+    document["sources"][0]["config"]["meta"]["contract"] = contract
+    (project / ERP_CONTRACT).write_text(yaml.safe_dump(document, sort_keys=False))
+    _rewritten(reference, tmp_path / file_format, file_format, copy_options)
+    other = make_workspace(tmp_path / f"{file_format}-workspace", landing_dir=tmp_path / file_format)
+    other.env["ELT_PROJECT_DIR"] = str(project)
+    with ExitStack() as stack:
+        if target == "pg":
+            other.env.update(stack.enter_context(fresh_postgres_database(server_env_of(workspace))))
+        other.elt("load", "--target", target)
+        assert _loaded(warehouse_query(target, other.env)) == from_parquet

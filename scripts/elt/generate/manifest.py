@@ -17,6 +17,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from elt.errors import EltError
+from elt.load.formats import readable_as_parquet
 from elt.sources import erp_entities, erp_entity
 
 MANIFEST_NAME = "manifest.json"
@@ -162,13 +163,17 @@ def _check_identifiers(manifest: Manifest, where: str) -> None:
             )
         if item.path != entity.file_name:
             raise EltError(
-                f"{where}: entity {item.entity!r} must be in {entity.file_name!r} (parquet), not {item.path!r}. "
+                f"{where}: entity {item.entity!r} must be in {entity.file_name!r} ({entity.file_format}, as its "
+                f"source's contract declares), not {item.path!r}. "
                 "Ask for a corrected delivery; nothing was loaded."
             )
 
 
-def verify_files(batch_dir: Path, manifest: Manifest) -> None:
-    """Check every file against the manifest before the warehouse is touched."""
+def verify_files(batch_dir: Path, manifest: Manifest, scratch_dir: Path) -> dict[str, Path]:
+    """Check every file against the manifest before the warehouse is touched.
+
+    Returns each listed file's readable parquet (itself, or a CSV's or JSON Lines file's rows
+    rewritten as text in scratch_dir, elt.load.formats), which the loader validates."""
     listed = {MANIFEST_NAME, *(item.path for item in manifest.files)}
     # A file the manifest does not list would never load: refuse the batch rather than drop it unseen.
     unlisted = sorted(
@@ -179,6 +184,7 @@ def verify_files(batch_dir: Path, manifest: Manifest) -> None:
             f"{batch_dir}: {unlisted} are in the batch but not in its manifest, so they would not be loaded. "
             "Ask for a corrected delivery that lists every file (or remove what does not belong); nothing was loaded."
         )
+    readable: dict[str, Path] = {}
     for item in manifest.files:
         path = batch_dir / item.path
         if not path.is_file():
@@ -189,8 +195,10 @@ def verify_files(batch_dir: Path, manifest: Manifest) -> None:
                 f"{path}: sha256 is {actual_sha[:12]}..., the manifest says {item.sha256[:12]}...; "
                 "the file is corrupt or truncated. Ask for the batch to be re-delivered."
             )
+        entity = erp_entity(item.entity)  # _check_identifiers refused any other
+        readable[item.path] = readable_as_parquet(path, entity, scratch_dir)
         try:
-            parquet = pq.ParquetFile(path)
+            parquet = pq.ParquetFile(readable[item.path])
         except Exception as error:  # pyarrow raises several types for unreadable files
             raise EltError(
                 f"{path}: not a readable parquet file ({error}). Ask for the batch to be re-delivered, as parquet."
@@ -206,6 +214,7 @@ def verify_files(batch_dir: Path, manifest: Manifest) -> None:
         rows = parquet.metadata.num_rows
         if rows != item.rows:
             raise EltError(f"{path}: holds {rows} rows, the manifest says {item.rows}. Ask for a re-delivery.")
+    return readable
 
 
 def list_batches(landing_dir: Path) -> list[Path]:

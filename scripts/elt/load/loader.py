@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -75,6 +76,14 @@ def _ignore(_: str) -> None:
 
 def load_batch(warehouse: Warehouse, batch_dir: Path, loaded: dict[str, str], report: Report = _ignore) -> BatchResult:
     """Verify, validate and write one batch; `loaded` maps content checksums to batch ids."""
+    # A CSV's or JSON Lines file's rows, rewritten as parquet, are read until the batch is written.
+    with tempfile.TemporaryDirectory(prefix=f"elt-{batch_dir.name}-") as scratch:
+        return _load_batch(warehouse, batch_dir, loaded, report, Path(scratch))
+
+
+def _load_batch(
+    warehouse: Warehouse, batch_dir: Path, loaded: dict[str, str], report: Report, scratch: Path
+) -> BatchResult:
     started = time.perf_counter()
     manifest = read_manifest(batch_dir)
     if manifest.content_sha256 in loaded:
@@ -108,7 +117,7 @@ def load_batch(warehouse: Warehouse, batch_dir: Path, loaded: dict[str, str], re
         )
 
     report(f"{manifest.batch_id}: verifying checksums and row counts")
-    verify_files(batch_dir, manifest)
+    readable = verify_files(batch_dir, manifest, scratch)
     fault_point("after-verify")
     started_at = utc_now()
     context = BatchContext(manifest.batch_id, manifest.business_date, "insert", started_at)
@@ -116,7 +125,16 @@ def load_batch(warehouse: Warehouse, batch_dir: Path, loaded: dict[str, str], re
     for item in manifest.files:
         report(f"{manifest.batch_id}: validating {item.entity} ({item.rows:,} rows)")
         entity = erp_entity(item.entity)  # read_manifest refused any other
-        staged.append(stage_entity(warehouse.stage_connection, batch_dir / item.path, entity, item.sha256, context))
+        staged.append(
+            stage_entity(
+                warehouse.stage_connection,
+                readable[item.path],
+                entity,
+                item.sha256,
+                context,
+                delivered=batch_dir / item.path,
+            )
+        )
     fault_point("after-stage")
     report(f"{manifest.batch_id}: writing {sum(item.rows_in for item in staged):,} rows in one transaction")
     try:

@@ -157,12 +157,16 @@ def _type_refusal(path: Path, column: Column, file_type: str) -> EltError:
     )
 
 
-def check_types(con: duckdb.DuckDBPyConnection, path: Path, entity: Entity, schema: dict[str, str]) -> frozenset[str]:
+def check_types(
+    con: duckdb.DuckDBPyConnection, path: Path, entity: Entity, schema: dict[str, str], shown: Path | None = None
+) -> frozenset[str]:
     """Fail the batch on a column whose file type cannot hold the contract's values; return such columns left empty.
 
     A column with no value at all loads as null whatever its type: a writer gives a column of
     nulls no type (DuckDB reads an integer), as in a file of deletes that carry only keys.
+    `shown` is the delivered file when `path` is its parquet rewrite (elt.load.formats).
     """
+    shown = shown or path
     empty = set()
     for column in entity.columns:
         file_type = schema[column.name]
@@ -173,9 +177,9 @@ def check_types(con: duckdb.DuckDBPyConnection, path: Path, entity: Entity, sche
                 f"select count({identifier(column.name)}) from read_parquet($path)", {"path": str(path)}
             ).fetchone()[0]
         except duckdb.Error as error:
-            raise EltError(f"{path}: could not be read ({error}). Ask for the batch to be re-delivered.") from error
+            raise EltError(f"{shown}: could not be read ({error}). Ask for the batch to be re-delivered.") from error
         if values:
-            raise _type_refusal(path, column, file_type)
+            raise _type_refusal(shown, column, file_type)
         empty.add(column.name)
     return frozenset(empty)
 
@@ -189,7 +193,7 @@ def portable_type(duckdb_type: str) -> str:
     return _PORTABLE_TYPES.get(normalised, "varchar")
 
 
-def source_schema(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
+def source_schema(con: duckdb.DuckDBPyConnection, path: Path, shown: Path | None = None) -> dict[str, str]:
     """The file's column names and DuckDB types, in file order."""
     try:
         rows = con.execute(
@@ -197,7 +201,7 @@ def source_schema(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
         ).fetchall()
     except duckdb.Error as error:
         raise EltError(
-            f"{path}: cannot read the parquet schema ({error}). Ask for the batch to be re-delivered."
+            f"{shown or path}: cannot read the parquet schema ({error}). Ask for the batch to be re-delivered."
         ) from error
     return dict(rows)
 
@@ -432,18 +436,25 @@ _LOADER_FAULTS = (duckdb.ParserException, duckdb.BinderException, duckdb.Catalog
 
 
 def stage_entity(
-    con: duckdb.DuckDBPyConnection, path: Path, entity: Entity, file_sha256: str, batch: BatchContext
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    entity: Entity,
+    file_sha256: str,
+    batch: BatchContext,
+    delivered: Path | None = None,
 ) -> StagedEntity:
+    """Stage the parquet file `path`: `delivered` is the landed file when `path` is its rewrite as parquet."""
+    shown = delivered or path
     # Casts of a timestamp with time zone depend on the session's zone: UTC, not the machine's.
     con.execute("set TimeZone = 'UTC'")
-    schema = source_schema(con, path)
-    added = _check_schema(path, entity, schema)
-    expressions = _Expressions(entity, schema, batch.op, added, check_types(con, path, entity, schema))
+    schema = source_schema(con, path, shown)
+    added = _check_schema(shown, entity, schema)
+    expressions = _Expressions(entity, schema, batch.op, added, check_types(con, path, entity, schema, shown))
     parameters: dict = {
         "path": str(path),
         "batch_id": batch.batch_id,
         "business_date": batch.business_date,
-        "source_file": f"{batch.batch_id}/{path.name}",
+        "source_file": f"{batch.batch_id}/{shown.name}",
         "loaded_at": batch.loaded_at,
     }
     read_only_path = {"path": str(path)}
@@ -497,7 +508,7 @@ def stage_entity(
         raise
     except duckdb.Error as error:
         # Corrupt pages surface as several error types, some of them the bare duckdb.Error.
-        raise EltError(f"{path}: could not be read ({error}). Ask for the batch to be re-delivered.") from error
+        raise EltError(f"{shown}: could not be read ({error}). Ask for the batch to be re-delivered.") from error
 
     typed_columns = ", ".join(f"{expressions.typed(column)} as {column.name}" for column in entity.columns)
     not_duplicate = (
@@ -519,7 +530,7 @@ def stage_entity(
         where ({valid}) {not_duplicate}
     """
     return StagedEntity(
-        entity, path.name, file_sha256, rows_in, rows_invalid, added, valid_rows_sql, quarantine_table, parameters
+        entity, shown.name, file_sha256, rows_in, rows_invalid, added, valid_rows_sql, quarantine_table, parameters
     )
 
 
