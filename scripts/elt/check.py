@@ -31,6 +31,7 @@ from rich.text import Text
 
 from elt.dbt import dbt_target_dir, run_dbt
 from elt.errors import EltError
+from elt.sources import sources
 
 CONFIG_FILE = "dbt-bouncer.yml"
 # The manifest's structure does not depend on the engine, and dev (a DuckDB file that
@@ -114,7 +115,7 @@ def run_bouncer(project_dir: Path, artifacts_dir: Path, manifest: dict) -> tuple
     config_path = project_dir / CONFIG_FILE
     if not config_path.is_file():
         raise EltError(f"{config_path}: no dbt-bouncer config; the project commits one at its root.")
-    config = yaml.safe_load(config_path.read_text())
+    config = with_source_areas(yaml.safe_load(config_path.read_text()), project_dir)
     # The committed config names ./target; the artifacts are wherever DBT_TARGET_PATH put them.
     config["dbt_artifacts_dir"] = str(artifacts_dir.resolve())
     with tempfile.TemporaryDirectory(prefix="elt-check-") as scratch:
@@ -149,6 +150,46 @@ def run_bouncer(project_dir: Path, artifacts_dir: Path, manifest: dict) -> tuple
         results = json.loads(results_path.read_text())
     failures = [result for result in results if result["outcome"] != "success"]
     return [_bouncer_violation(result, project_dir, manifest) for result in failures], len(results)
+
+
+LINEAGE_CHECK = "check_lineage_permitted_upstream_models"
+ANY_MART = "^models/marts/"
+
+
+def with_source_areas(config: dict, project_dir: Path) -> dict:
+    """The committed config plus rule 4 for every registered source that no committed rule gives an area.
+
+    A source's staging (models/staging/<source>/) may be read by the mart area named after it
+    (models/marts/<source>/), so a source added by its contract file (decision 0028) and its
+    area pass `elt check` with no edit here. Appended after the committed checks, whose
+    positions (in dbt-bouncer's check ids) stay as they are.
+    """
+    checks = config.get("manifest_checks") or []
+    owned = {
+        folder
+        for check in checks
+        if check.get("name") == LINEAGE_CHECK
+        for folder in re.findall(r"staging/([a-z0-9]+)", str(check.get("upstream_path_pattern", "")))
+    }
+    added = [item.name for item in sources(project_dir) if item.name not in owned]
+    if not added:
+        return config
+    for check in checks:
+        if check.get("name") == LINEAGE_CHECK and check.get("include") == ANY_MART:
+            # The rule for areas without a staging folder of their own no longer covers theirs.
+            excluded = [check["exclude"]] if check.get("exclude") else []
+            check["exclude"] = "|".join(excluded + [f"^models/marts/{name}/" for name in added])
+    for name in added:
+        checks.append(
+            {
+                "name": LINEAGE_CHECK,
+                "description": f"Marts in {name} may read the {name} source's staging, intermediate models and marts "
+                f"(the area named after a source registered in models/staging/{name}/).",
+                "include": f"^models/marts/{name}/",
+                "upstream_path_pattern": f"^models/(staging/{name}|intermediate|marts)/",
+            }
+        )
+    return config
 
 
 def _bouncer_violation(result: dict, project_dir: Path, manifest: dict) -> Violation:

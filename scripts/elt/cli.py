@@ -17,6 +17,7 @@ from elt.generate.export import generate_all
 from elt.generate.manifest import read_manifest
 from elt.load.loader import (
     BatchResult,
+    LoadError,
     business_date_of,
     load_pending,
     open_warehouse,
@@ -130,6 +131,7 @@ def reads_warehouse(command: F) -> F:
 def _batch_table(results: list[BatchResult]) -> Table:
     table = Table(title="Batches")
     table.add_column("batch", no_wrap=True)
+    table.add_column("source")
     table.add_column("business date", no_wrap=True)
     table.add_column("status")
     for column in ("rows loaded", "quarantined", "seconds"):
@@ -137,6 +139,7 @@ def _batch_table(results: list[BatchResult]) -> Table:
     for result in results:
         table.add_row(
             result.batch_id,
+            result.source or "?",
             str(result.business_date or ""),
             result.status,
             f"{result.rows_loaded:,}",
@@ -191,16 +194,52 @@ def _print_injections(injections: list[Injection]) -> None:
 
 @app.command()
 @reports_errors
+def land(
+    source: Annotated[str, typer.Argument(help="The source that delivered the files, as its contract names it.")],
+    path: Annotated[Path, typer.Argument(help="A file, or a directory of files named <entity>.<extension>.")],
+    business_date: Annotated[
+        str | None,
+        typer.Option("--business-date", help="The day the files describe, YYYY-MM-DD (default: today, UTC)."),
+    ] = None,
+    entity: Annotated[str | None, typer.Option(help="The entity of a single file whose name is not its own.")] = None,
+    replaces: Annotated[
+        str | None, typer.Option(help="The batch id of a broken delivery of this source that these files correct.")
+    ] = None,
+) -> None:
+    """Land files a source delivered as a batch in landing/<batch_id>/, with the manifest the loader checks."""
+    from datetime import UTC, date, datetime
+
+    from elt.land import land_files
+
+    try:
+        day = date.fromisoformat(business_date) if business_date else datetime.now(UTC).date()
+    except ValueError:
+        raise EltError(f"--business-date {business_date!r} is not a date; write it as YYYY-MM-DD.") from None
+    paths = Paths.resolve()
+    manifest = land_files(paths.landing_dir, source, path, day, entity, replaces)
+    files = ", ".join(f"{item.path} ({item.rows:,} rows)" for item in manifest.files)
+    console.print(
+        f"Landed batch [bold]{manifest.batch_id}[/] of source {manifest.source} in {paths.landing_dir}: {files}. "
+        "`elt load` or `elt run` loads it."
+    )
+
+
+@app.command()
+@reports_errors
 @changes_warehouse
 def load(
     target: TargetOption = "dev",
     batch: Annotated[str | None, typer.Option(help="Load only this batch id (default: every pending batch).")] = None,
 ) -> None:
-    """Load pending landed batches into raw.erp_* (good rows) and audit.quarantine (bad rows), each exactly once."""
+    """Load pending landed batches into raw.<source>_* (good rows) and audit.quarantine (bad rows), once each."""
     paths = Paths.resolve()
     _prepare_target(target, paths)
-    with console.status("Loading") as progress:
-        results = load_pending(target, paths, only_batch=batch, report=progress.update)
+    try:
+        with console.status("Loading") as progress:
+            results = load_pending(target, paths, only_batch=batch, report=progress.update)
+    except LoadError as error:
+        _print_batches(error.results)  # what did load, the other sources' batches among them
+        raise
     if not results:
         console.print(f"No landed batches in {paths.landing_dir}; run `elt generate` first.")
         return
@@ -357,12 +396,12 @@ def _unloaded_state(
 
 
 def _print_publication_and_runs(target: str, paths: Paths) -> None:
-    from elt.status import freshness_line, published_versions, recent_runs
+    from elt.status import freshness_lines, published_versions, recent_runs
 
     with open_warehouse(target, paths, reads_only=True) as warehouse:
         versions = published_versions(warehouse)
         runs = recent_runs(warehouse)
-        freshness = freshness_line(warehouse, paths.project_dir)
+        freshness = freshness_lines(warehouse, paths.project_dir)
     live = [row for row in versions if row[2] == "live"]
     if live:
         console.print(
@@ -398,7 +437,8 @@ def _print_publication_and_runs(target: str, paths: Paths) -> None:
         for row in runs:
             table.add_row(*row)
         console.print(table)
-    console.print(freshness)
+    for line in freshness:
+        console.print(line)
 
 
 @app.command()
@@ -409,6 +449,10 @@ def replay(
         str, typer.Option("--from-date", help="Unload every batch of this business date (YYYY-MM-DD) and later.")
     ],
     target: TargetOption = "dev",
+    source: Annotated[
+        str | None,
+        typer.Option(help="Unload only this source's batches (default: every source's), e.g. --source erp."),
+    ] = None,
 ) -> None:
     """Reprocess or backfill: unload the batches from a business date on, so `elt run` loads them again in order."""
     from datetime import date
@@ -421,10 +465,12 @@ def replay(
         raise EltError(f"--from-date {from_date!r} is not a date; write it as YYYY-MM-DD.") from None
     paths = Paths.resolve()
     _prepare_target(target, paths)
-    unloaded = replay_from(target, paths, day)
+    unloaded = replay_from(target, paths, day, source)
+    whose = f" of source {source}" if source else ""
     console.print(
-        f"Unloaded {len(unloaded)} batch(es) from {day} on: {', '.join(unloaded) or 'none left'}. Snapshots are "
-        f"rewound to before {day}. Land any corrected or missing batch in {paths.landing_dir}, then run "
+        f"Unloaded {len(unloaded)} batch(es){whose} from {day} on: {', '.join(unloaded) or 'none left'}; the next "
+        f"build derives their history again from raw. Land any corrected or missing batch in {paths.landing_dir}, "
+        "then run "
         f"`elt run --target {target}`: it loads them in business-date order, and its first build is a full refresh. "
         "Consumers keep the published version until then."
     )

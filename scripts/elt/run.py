@@ -22,11 +22,11 @@ from elt.errors import EltError
 from elt.generate.export import generate_all
 from elt.generate.manifest import Manifest
 from elt.load.ddl import LEDGER_TABLE
-from elt.load.loader import BatchResult, load_pending, open_warehouse
+from elt.load.loader import BatchResult, LoadError, load_pending, open_warehouse
 from elt.load.warehouse import utc_now
 from elt.locking import warehouse_lock
 from elt.observability import RunRecord, write_run
-from elt.replay import finish_replay, replay_state
+from elt.replay import finish_replay, replay_command, replay_state
 from elt.settings import Paths
 from elt.slim import save_state
 from elt.status import published_versions
@@ -96,7 +96,7 @@ def _run_stages(
     if replay is not None and replay[2] == "requested":
         raise EltError(
             f"a replay from {replay[1]} was interrupted before its batches were unloaded. Run "
-            f"`elt replay --from-date {replay[1]}` again to finish it, then `elt run`."
+            f"`{replay_command(replay[1], replay[3])}` again to finish it, then `elt run`."
         )
 
     def build() -> None:
@@ -124,8 +124,14 @@ def _run_stages(
     started = time.perf_counter()
     try:
         with console.status("Loading") as progress:
-            summary.batches = load_pending(target, paths, report=progress.update)
-        record.batches += [_batch_counts(batch) for batch in summary.batches if batch.status in ("loaded", "failed")]
+            try:
+                summary.batches = load_pending(target, paths, report=progress.update)
+            except LoadError as error:
+                summary.batches = error.results  # other sources' batches loaded beside the failed one
+                raise
+            finally:
+                counted = ("loaded", "failed")
+                record.batches += [_batch_counts(batch) for batch in summary.batches if batch.status in counted]
         loaded = [batch for batch in summary.batches if batch.status == "loaded"]
         for batch in loaded:
             console.print(f"Loaded [bold]{batch.batch_id}[/]: {batch.rows_loaded:,} rows")

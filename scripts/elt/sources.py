@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import yaml
@@ -54,6 +55,8 @@ class Source:
     entities: tuple[Entity, ...]
     contract_path: Path
     csv_dialect: CsvDialect | None = None
+    # (warn after, error after): the ages `dbt source freshness` and `elt status` judge it by.
+    freshness: tuple[timedelta, timedelta] | None = None
 
     def entity(self, name: str) -> Entity | None:
         return next((entity for entity in self.entities if entity.name == name), None)
@@ -152,7 +155,29 @@ def _source(entry: dict, path: Path, where: str) -> Source:
     repeated = sorted({entity for entity in entity_names if entity_names.count(entity) > 1})
     if repeated:
         raise ContractError(f"{where}: table(s) {repeated} are listed twice; keep one.")
-    return Source(name, file_format, entities, path, dialect)
+    return Source(name, file_format, entities, path, dialect, _freshness(entry, where))
+
+
+FRESHNESS_PERIODS = ("minute", "hour", "day")
+
+
+def _freshness(entry: dict, where: str) -> tuple[timedelta, timedelta] | None:
+    """The source's config.freshness as two ages; None when it declares none (nothing to judge it by)."""
+    freshness = (entry.get("config") or {}).get("freshness") or entry.get("freshness")
+    if not freshness:
+        return None
+    ages = []
+    for rule_name in ("warn_after", "error_after"):
+        rule = freshness.get(rule_name) if isinstance(freshness, dict) else None
+        count = rule.get("count") if isinstance(rule, dict) else None
+        period = rule.get("period") if isinstance(rule, dict) else None
+        if not isinstance(count, int) or isinstance(count, bool) or count <= 0 or period not in FRESHNESS_PERIODS:
+            raise ContractError(
+                f"{where}: config.freshness.{rule_name} is {rule!r}; write it as {{count: <whole number>, period: "
+                f"{' | '.join(FRESHNESS_PERIODS)}}}, as dbt's source freshness reads it."
+            )
+        ages.append(timedelta(**{f"{period}s": count}))
+    return ages[0], ages[1]
 
 
 def _csv_dialect(options: object, where: str) -> CsvDialect:

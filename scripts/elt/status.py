@@ -5,11 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import yaml
-
 from elt.load.warehouse import Warehouse, utc_now
-
-SOURCES_YAML = Path("models/staging/erp/_erp__sources.yml")
+from elt.sources import Source, sources
 
 VERSIONS = """
     select version, schema_name, status, published_at, status_changed_at
@@ -20,7 +17,6 @@ RUNS = """
         completeness, tests_failed, published_version, error
     from audit.run_history order by started_at desc limit {limit}
 """
-NEWEST_LOAD = "select max(finished_at), max(business_date) from audit.load_batches"
 
 
 def _table_exists(warehouse: Warehouse, schema: str, table: str) -> bool:
@@ -58,27 +54,31 @@ def recent_runs(warehouse: Warehouse, limit: int = 5) -> list[tuple[str, ...]]:
     return rows
 
 
-def freshness_thresholds(project_dir: Path) -> tuple[timedelta, timedelta]:
-    """The warn and error ages the ERP source declares (the same ones `dbt source freshness` checks)."""
-    source = yaml.safe_load((project_dir / SOURCES_YAML).read_text())["sources"][0]
-    freshness = source["config"]["freshness"]
+def freshness_lines(warehouse: Warehouse, project_dir: Path) -> list[str]:
+    """One line per source: how long ago its newest batch loaded, against the ages its contract declares."""
+    newest = {
+        row[0]: row[1:]
+        for row in warehouse.query(
+            "select source, max(finished_at), max(business_date) from audit.load_batches group by source"
+        )
+    }
+    return [_freshness_line(source, newest.get(source.name), project_dir) for source in sources(project_dir)]
 
-    def age(rule: dict) -> timedelta:
-        return timedelta(**{f"{rule['period']}s": rule["count"]})
 
-    return age(freshness["warn_after"]), age(freshness["error_after"])
-
-
-def freshness_line(warehouse: Warehouse, project_dir: Path) -> str:
-    warn_after, error_after = freshness_thresholds(project_dir)
-    newest_load, newest_business_date = warehouse.query(NEWEST_LOAD)[0]
-    if newest_load is None:
-        return "[red]Freshness: nothing loaded yet.[/]"
-    age = utc_now() - newest_load
-    hours = age.total_seconds() / 3600
+def _freshness_line(source: Source, newest: tuple | None, project_dir: Path) -> str:
+    declared_in = source.contract_path.relative_to(project_dir)
+    if newest is None:
+        verdict = "[red]ERROR[/]" if source.freshness else "[yellow]none declared[/]"
+        return f"Freshness of {source.name} {verdict}: nothing loaded yet ({declared_in})."
+    newest_load, newest_business_date = newest
+    hours = (utc_now() - newest_load).total_seconds() / 3600
+    loaded = f"the newest batch (business date {newest_business_date}) was loaded {hours:.1f} h ago"
+    if source.freshness is None:
+        return f"Freshness of {source.name}: {loaded}; its contract declares no freshness ({declared_in})."
+    warn_after, error_after = source.freshness
+    age = timedelta(hours=hours)
     verdict = "[red]ERROR[/]" if age > error_after else "[yellow]WARN[/]" if age > warn_after else "[green]OK[/]"
     return (
-        f"Freshness {verdict}: the newest batch (business date {newest_business_date}) was loaded "
-        f"{hours:.1f} h ago; warn after {warn_after.total_seconds() / 3600:.0f} h, "
-        f"error after {error_after.total_seconds() / 3600:.0f} h (models/staging/erp/_erp__sources.yml)."
+        f"Freshness of {source.name} {verdict}: {loaded}; warn after {warn_after.total_seconds() / 3600:g} h, "
+        f"error after {error_after.total_seconds() / 3600:g} h ({declared_in})."
     )

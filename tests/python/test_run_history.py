@@ -77,4 +77,4 @@ def test_a_run_records_its_batches_rows_quality_and_tests(engine, landed_dirty: 
 
     status_output = workspace.elt("status", "--target", target).stdout
     assert f"Live marts version: {published}" in status_output
-    assert "Freshness OK" in status_output
+    assert "Freshness of erp OK" in status_output

@@ -1,12 +1,15 @@
 """A batch's manifest: what the extract promises, so the loader can check it before loading.
 
-landing/<batch_id>/manifest.json lists each file with its entity, row count and sha256.
-The manifest is written last and atomically, so a directory without one is an extract
-still being written (or one that crashed) and is never loaded.
+landing/<batch_id>/manifest.json names the source and lists each file with its entity, row
+count and sha256; its format is the JSON schema beside this package
+(scripts/elt/landing-manifest.schema.json), which the loader checks first. The manifest is
+written last and atomically, so a directory without one is an extract still being written
+(or one that crashed) and is never loaded.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -14,15 +17,19 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 
+import jsonschema
 import pyarrow.parquet as pq
 
+from elt.entities import Entity
 from elt.errors import EltError
 from elt.load.formats import readable_as_parquet
-from elt.sources import erp_entities, erp_entity
+from elt.sources import ERP, ContractError, source, sources
 
 MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1
 BATCH_ID_PATTERN = re.compile(r"^[0-9]{8}-[a-z0-9][a-z0-9_-]{0,62}$")
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "landing-manifest.schema.json"
+SCHEMA_SHOWN = "scripts/elt/landing-manifest.schema.json"
 
 
 @dataclass(frozen=True)
@@ -40,16 +47,20 @@ class Manifest:
     batch_kind: str
     business_date: date
     schema_version: int
-    scale_factor: float
+    scale_factor: float | None
     generator: str
     files: tuple[ManifestFile, ...]
     # A corrected re-delivery names the batch it stands in for; that one is then never loaded.
     replaces: str | None = None
+    source: str = ERP
 
     @property
     def content_sha256(self) -> str:
         """One checksum over every file: the same delivery under another name has the same one."""
         digest = hashlib.sha256()
+        if self.source != ERP:
+            # Two sources may deliver equal files; the ERP's checksums stay as the ledger has them.
+            digest.update(f"source:{self.source}\n".encode())
         for item in sorted(self.files, key=lambda f: f.entity):
             digest.update(f"{item.entity}:{item.sha256}\n".encode())
         return digest.hexdigest()
@@ -92,22 +103,53 @@ def read_manifest(batch_dir: Path) -> Manifest:
         raise EltError(f"{where}: no manifest; the extract is incomplete. Re-run `elt generate`.") from error
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise EltError(f"{where}: not valid UTF-8 JSON ({error}). Ask for the batch to be re-delivered.") from error
+    version = document.get("schema_version") if isinstance(document, dict) else None
+    if isinstance(version, int) and not isinstance(version, bool) and version != SCHEMA_VERSION:
+        raise EltError(
+            f"{where}: schema_version {version}, this loader reads {SCHEMA_VERSION}. "
+            "Upgrade the loader or ask for an extract in the supported version."
+        )
+    problem = schema_problem(document)
+    if problem is not None:
+        raise EltError(
+            f"{where}: malformed manifest, {problem} (the format: {SCHEMA_SHOWN}). "
+            "Ask for a corrected manifest; nothing was loaded."
+        )
     try:
         files = tuple(_manifest_file(item) for item in document["files"])
+        scale_factor = document.get("scale_factor")
         manifest = Manifest(
             batch_id=_text(document, "batch_id"),
             batch_kind=_text(document, "batch_kind"),
             business_date=date.fromisoformat(document["business_date"]),
             schema_version=int(document["schema_version"]),
-            scale_factor=float(document["scale_factor"]),
+            scale_factor=None if scale_factor is None else float(scale_factor),
             generator=_text(document, "generator"),
             files=files,
             replaces=document.get("replaces"),
+            source=document.get("source", ERP),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise EltError(f"{where}: malformed manifest ({error!r}). Ask for the batch to be re-delivered.") from error
     _check_identifiers(manifest, where)
     return manifest
+
+
+@functools.cache
+def _schema_validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
+
+
+def schema_problem(document: object) -> str | None:
+    """What about `document` breaks the landing manifest's JSON schema, in one phrase; None if nothing."""
+    error = jsonschema.exceptions.best_match(_schema_validator().iter_errors(document))
+    if error is None:
+        return None
+    where = ".".join(str(part) for part in error.absolute_path) or "the top level"
+    if error.validator in ("pattern", "const") and "description" in error.schema:
+        # A regular expression says less to a reader than the field's description does.
+        return f"{where} is {error.instance!r}, not as the format describes it: {error.schema['description']}"
+    return f"{where}: {error.message}"
 
 
 def _text(document: dict, key: str) -> str:
@@ -152,14 +194,22 @@ def _check_identifiers(manifest: Manifest, where: str) -> None:
             f"{where}: schema_version {manifest.schema_version}, this loader reads {SCHEMA_VERSION}. "
             "Upgrade the loader or ask for an extract in the supported version."
         )
+    if manifest.source not in {known.name for known in sources()}:
+        raise EltError(
+            f"{where}: source {manifest.source!r} has no landing contract (known: "
+            f"{sorted(known.name for known in sources())}). Declare it in models/staging/{manifest.source}/"
+            f"_{manifest.source}__sources.yml first (docs/runbooks/add-a-source.md), or ask for a corrected "
+            "manifest. Nothing was loaded."
+        )
+    delivered_by = source(manifest.source)
     for item in manifest.files:
-        entity = erp_entity(item.entity)
+        entity = delivered_by.entity(item.entity)
         if entity is None:
             raise EltError(
-                f"{where}: unknown entity {item.entity!r}; expected one of "
-                f"{sorted(known.name for known in erp_entities())}. A new entity needs a contract in its source's "
-                "models/staging/<source>/_<source>__sources.yml first (docs/runbooks/add-a-source.md); otherwise ask "
-                "for a corrected delivery. Nothing was loaded."
+                f"{where}: unknown entity {item.entity!r} of source {manifest.source!r}; expected one of "
+                f"{sorted(known.name for known in delivered_by.entities)}. A new entity needs a contract in "
+                f"models/staging/{manifest.source}/_{manifest.source}__sources.yml first "
+                "(docs/runbooks/add-a-source.md); otherwise ask for a corrected delivery. Nothing was loaded."
             )
         if item.path != entity.file_name:
             raise EltError(
@@ -195,8 +245,7 @@ def verify_files(batch_dir: Path, manifest: Manifest, scratch_dir: Path) -> dict
                 f"{path}: sha256 is {actual_sha[:12]}..., the manifest says {item.sha256[:12]}...; "
                 "the file is corrupt or truncated. Ask for the batch to be re-delivered."
             )
-        entity = erp_entity(item.entity)  # _check_identifiers refused any other
-        readable[item.path] = readable_as_parquet(path, entity, scratch_dir)
+        readable[item.path] = readable_as_parquet(path, manifest_entity(manifest, item), scratch_dir)
         try:
             parquet = pq.ParquetFile(readable[item.path])
         except Exception as error:  # pyarrow raises several types for unreadable files
@@ -215,6 +264,14 @@ def verify_files(batch_dir: Path, manifest: Manifest, scratch_dir: Path) -> dict
         if rows != item.rows:
             raise EltError(f"{path}: holds {rows} rows, the manifest says {item.rows}. Ask for a re-delivery.")
     return readable
+
+
+def manifest_entity(manifest: Manifest, item: ManifestFile) -> Entity:
+    """The contract of a file of a manifest that read_manifest accepted (so source and entity exist)."""
+    entity = source(manifest.source).entity(item.entity)
+    if entity is None:
+        raise ContractError(f"entity {item.entity!r} of source {manifest.source!r} left its contract while loading.")
+    return entity
 
 
 def list_batches(landing_dir: Path) -> list[Path]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from elt.entities import METADATA_COLUMNS, Entity
+from elt.sources import ERP
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -54,6 +55,8 @@ def create_statements(entities: tuple[Entity, ...]) -> list[str]:
         )""",
         # Warehouses created before the ledger recorded schema drift gain the column.
         f"alter table {LEDGER_TABLE} add column if not exists added_columns varchar",
+        # ... and before it named each batch's source: all theirs came from the ERP.
+        f"alter table {LEDGER_TABLE} add column if not exists source varchar default '{ERP}'",
         f"""create table if not exists {FAILURES_TABLE} (
             batch_id varchar not null,
             business_date date,

@@ -1,4 +1,9 @@
-"""Load every pending landed batch, in business-date order, exactly once."""
+"""Load every pending landed batch, in business-date order per source, exactly once.
+
+Each source's batches load in the order of their business dates, and only that source's
+order binds them: a batch of the shop dated years after the ERP's days blocks nothing, and a
+broken batch holds back the later batches of its own source alone.
+"""
 
 from __future__ import annotations
 
@@ -16,13 +21,20 @@ import psycopg
 from elt.errors import EltError
 from elt.faults import fault_point
 from elt.generate.export import EXPORT_KIND
-from elt.generate.manifest import MANIFEST_NAME, Manifest, list_batches, read_manifest, verify_files
+from elt.generate.manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    list_batches,
+    manifest_entity,
+    read_manifest,
+    verify_files,
+)
 from elt.load.ddl import LEDGER_TABLE
 from elt.load.validate import BatchContext, StagedEntity, stage_entity
 from elt.load.warehouse import Warehouse, one_line, open_duckdb, open_postgres, utc_now
 from elt.locking import holds_warehouse_lock
 from elt.settings import Paths
-from elt.sources import erp_entity
+from elt.sources import ERP
 from elt.targets import duckdb_settings, loader_connection_kwargs, target_config
 
 
@@ -34,6 +46,7 @@ class BatchResult:
     detail: str = ""
     entities: list[StagedEntity] = field(default_factory=list)
     seconds: float = 0.0
+    source: str | None = None  # None: its manifest could not be read
 
     @property
     def rows_loaded(self) -> int:
@@ -89,7 +102,7 @@ def _load_batch(
     if manifest.content_sha256 in loaded:
         first = loaded[manifest.content_sha256]
         detail = "already loaded" if first == batch_dir.name else f"same content as {first}, already loaded"
-        return BatchResult(batch_dir.name, manifest.business_date, "skipped", detail)
+        return BatchResult(batch_dir.name, manifest.business_date, "skipped", detail, source=manifest.source)
     if manifest.batch_id != batch_dir.name:
         # The ledger, the failure log and "replaces" must all mean the same batch by one id.
         raise EltError(
@@ -108,12 +121,15 @@ def _load_batch(
         )
 
     check_business_date(warehouse, batch_dir, manifest)
-    newest = warehouse.query(f"select max(business_date) from {LEDGER_TABLE}")[0][0]
+    newest = warehouse.query(
+        f"select max(business_date) from {LEDGER_TABLE} where source = '{manifest.source}'"  # a checked name
+    )[0][0]
     if newest is not None and manifest.business_date < newest:
         raise EltError(
-            f"{batch_dir}: business date {manifest.business_date} is older than the newest loaded batch ({newest}); "
-            "loading it now would write history out of order. To backfill it, run "
-            f"`elt replay --from-date {manifest.business_date}` and then `elt run` (docs/runbooks/backfill.md)."
+            f"{batch_dir}: business date {manifest.business_date} is older than the newest loaded batch of source "
+            f"{manifest.source} ({newest}); loading it now would write its history out of order. To backfill it, "
+            f"run `elt replay --source {manifest.source} --from-date {manifest.business_date}` and then `elt run` "
+            "(docs/runbooks/backfill.md)."
         )
 
     report(f"{manifest.batch_id}: verifying checksums and row counts")
@@ -124,12 +140,11 @@ def _load_batch(
     staged = []
     for item in manifest.files:
         report(f"{manifest.batch_id}: validating {item.entity} ({item.rows:,} rows)")
-        entity = erp_entity(item.entity)  # read_manifest refused any other
         staged.append(
             stage_entity(
                 warehouse.stage_connection,
                 readable[item.path],
-                entity,
+                manifest_entity(manifest, item),
                 item.sha256,
                 context,
                 delivered=batch_dir / item.path,
@@ -149,7 +164,13 @@ def _load_batch(
     added = [f"{item.entity.name}.{column.name}" for item in staged for column in item.added_columns]
     detail = f"new column(s) loaded: {', '.join(added)}" if added else ""
     return BatchResult(
-        manifest.batch_id, manifest.business_date, "loaded", detail, staged, time.perf_counter() - started
+        manifest.batch_id,
+        manifest.business_date,
+        "loaded",
+        detail,
+        staged,
+        time.perf_counter() - started,
+        manifest.source,
     )
 
 
@@ -174,6 +195,8 @@ def check_business_date(warehouse: Warehouse, batch_dir: Path, manifest: Manifes
             f"{where} is after tomorrow ({latest}, UTC); no extract comes from the future, and once it was "
             f"loaded every real day landed after it would be refused as older. {fix}"
         )
+    if manifest.source != ERP:
+        return  # the export that starts the history is the ERP's; another source starts with its first batch
     export = export_of(warehouse, batch_dir.parent)
     if export is not None and manifest.business_date < export[1] and manifest.batch_id != export[0]:
         raise EltError(
@@ -186,14 +209,14 @@ def export_of(warehouse: Warehouse, landing_dir: Path) -> tuple[str, date] | Non
     """(batch id, business date) of the export: the loaded one, else the first landed one, else None."""
     loaded = warehouse.query(
         f"select batch_id, business_date from {LEDGER_TABLE} where batch_kind = '{EXPORT_KIND}' "
-        "order by business_date, batch_id limit 1"
+        f"and source = '{ERP}' order by business_date, batch_id limit 1"
     )
     if loaded:
         return loaded[0][0], loaded[0][1]
     for batch_dir in list_batches(landing_dir):
         with suppress(EltError):
             manifest = read_manifest(batch_dir)
-            if manifest.batch_kind == EXPORT_KIND:
+            if manifest.batch_kind == EXPORT_KIND and manifest.source == ERP:
                 return manifest.batch_id, manifest.business_date
     return None
 
@@ -211,6 +234,22 @@ def replacements(batch_dirs: list[Path]) -> dict[str, str]:
     return replaced
 
 
+class LoadError(EltError):
+    """Some source's batch failed; `results` holds what this load did, the other sources' batches included."""
+
+    def __init__(self, message: str, results: list[BatchResult]) -> None:
+        super().__init__(message)
+        self.results = results
+
+
+def source_of(batch_dir: Path) -> str | None:
+    """The source a landed batch names, or None when its manifest cannot be read (so its source is unknown)."""
+    try:
+        return read_manifest(batch_dir).source
+    except EltError:
+        return None
+
+
 # The warehouse lock, not a lock of the loader's own: `elt run` holds it already, and a
 # loader on its own is refused by, and refuses, every other command that changes the warehouse.
 @holds_warehouse_lock
@@ -221,16 +260,24 @@ def load_pending(
     after_each: Callable[[BatchResult], None] | None = None,
     report: Report = _ignore,
 ) -> list[BatchResult]:
-    """Load pending batches oldest first; `after_each` runs after every batch (elt run builds there).
+    """Load pending batches oldest first; `after_each` runs after every loaded batch.
 
-    A batch that fails stops the load, so later business days wait and history stays in order,
-    unless a corrected delivery that replaces it is landed: then the failure is recorded and
-    the replacement loads in its place.
+    A batch that fails holds back the later batches of its source, so that source's history
+    stays in order, unless a corrected delivery that replaces it is landed: then the failure
+    is recorded and the replacement loads in its place. The other sources' batches load on.
+    A batch whose manifest cannot be read names no source, so it holds back every later batch.
+    Raises LoadError, after loading what could be, when any batch failed unreplaced.
     """
     batch_dirs = pending_batch_dirs(paths, only_batch)
     replaced_by = replacements(list_batches(paths.landing_dir))
-    results = []
-    for position, batch_dir in enumerate(batch_dirs):
+    results: list[BatchResult] = []
+    failures: list[tuple[Path, str | None, str]] = []  # (batch, its source, the one-line message)
+    held: dict[str | None, list[Path]] = {}  # failed source -> its later batches, held back
+    for batch_dir in batch_dirs:
+        batch_source = source_of(batch_dir)
+        if None in held or batch_source in held:
+            held[None if None in held else batch_source].append(batch_dir)
+            continue
         # The warehouse is closed between batches so `after_each` (dbt) can open it.
         with open_warehouse(target, paths) as warehouse:
             loaded = warehouse.loaded_batches()
@@ -244,17 +291,45 @@ def load_pending(
                 message = one_line(error)
                 recorded = _record_failure(warehouse, batch_dir, message)
                 if replacement is None:
-                    waiting = pending_after(batch_dirs[position + 1 :], loaded, replaced_by)
-                    raise EltError(
-                        f"batch {batch_dir.name} failed: {message} {recorded}"
-                        + (f"; {waiting} later batch(es) stay pending so history loads in order." if waiting else ".")
-                    ) from error
+                    failures.append((batch_dir, batch_source, f"{message} {recorded}"))
+                    held[batch_source] = []
+                    results.append(
+                        BatchResult(batch_dir.name, business_date_of(batch_dir), "failed", "", source=batch_source)
+                    )
+                    continue
                 detail = f"failed: {message} Superseded by {replacement}, loaded next. {recorded}."
-                result = BatchResult(batch_dir.name, business_date_of(batch_dir), "failed", detail)
+                result = BatchResult(batch_dir.name, business_date_of(batch_dir), "failed", detail, source=batch_source)
         results.append(result)
         if after_each is not None and result.status == "loaded":
             after_each(result)
+    if failures:
+        with open_warehouse(target, paths) as warehouse:
+            loaded = warehouse.loaded_batches()
+        raise LoadError(_failure_message(failures, held, loaded, replaced_by, results), results)
     return results
+
+
+def _failure_message(
+    failures: list[tuple[Path, str | None, str]],
+    held: dict[str | None, list[Path]],
+    loaded: dict[str, str],
+    replaced_by: dict[str, str],
+    results: list[BatchResult],
+) -> str:
+    """One line: each failed batch, what it holds back, and what still loaded beside it."""
+    parts = []
+    for batch_dir, batch_source, message in failures:
+        waiting = pending_after(held[batch_source], loaded, replaced_by)
+        whose = "every source's" if batch_source is None else f"source {batch_source}'s"
+        parts.append(
+            f"batch {batch_dir.name} failed: {message}"
+            + (f"; {waiting} later batch(es) stay pending so {whose} history loads in order." if waiting else ".")
+        )
+    failed_sources = {batch_source for _, batch_source, _ in failures}
+    others = sum(1 for result in results if result.status == "loaded" and result.source not in failed_sources)
+    if others and None not in failed_sources:
+        parts.append(f"{others} batch(es) of other sources loaded.")
+    return " ".join(parts)
 
 
 def _record_failure(warehouse: Warehouse, batch_dir: Path, message: str) -> str:

@@ -30,7 +30,7 @@ from elt.sources import all_entities
 
 LEDGER_COLUMNS = (
     "batch_id, entity, batch_kind, business_date, content_sha256, source_file, file_sha256, "
-    "rows_in, rows_loaded, rows_quarantined, status, started_at, finished_at, added_columns"
+    "rows_in, rows_loaded, rows_quarantined, status, started_at, finished_at, added_columns, source"
 )
 RAW_COLUMNS_QUERY = """
     select column_name from information_schema.columns
@@ -66,6 +66,7 @@ def ledger_rows(manifest: Manifest, staged: list[StagedEntity], started_at: date
             started_at,
             finished_at,
             ", ".join(f"{column.name} {column.sql_type}" for column in item.added_columns) or None,
+            manifest.source,
         )
         for item in staged
     ]

@@ -1297,7 +1297,7 @@ CASES: tuple[BadInput, ...] = (
         "batch_id '../../../etc/passwd' in the manifest",
         BATCH_FAILED,
         manifest_traversal_batch_id,
-        message=("manifest.json", "is not of the form YYYYMMDD-<kind>"),
+        message=("manifest.json", "batch_id is '../../../etc/passwd', not as the format describes it"),
     ),
     BadInput(
         "manifest-traversal-file-path",
@@ -1339,7 +1339,7 @@ CASES: tuple[BadInput, ...] = (
         "a row count written as text in the manifest",
         BATCH_FAILED,
         manifest_wrong_types,
-        message=("manifest.json", "malformed manifest", "must be a whole number"),
+        message=("manifest.json", "malformed manifest, files.0.rows", "is not of type 'integer'"),
     ),
     BadInput(
         "manifest-future-schema",

@@ -83,7 +83,7 @@ REPLAY_POINTS = ("replay-requested",)
 RANDOM_KILLS = 3
 NAMED_POINTS = (*LOADER_POINTS, "after-commit", *DBT_POINTS, *PUBLISH_POINTS, *REPLAY_POINTS)
 EXTRA_COMMANDS = ("load", "publish", "rollback", "replay", "status")
-ADVISED_REPLAY = re.compile(r"elt replay --from-date (\d{4}-\d{2}-\d{2})")
+ADVISED_REPLAY = re.compile(r"elt replay (--source [a-z0-9]+ )?--from-date (\d{4}-\d{2}-\d{2})")
 HISTORY_MODELS = (
     "int_customers__versioned",
     "int_suppliers__versioned",
@@ -202,10 +202,10 @@ class Trial:
         """A command that failed cleanly says what to do; the one thing it may ask here is a replay to finish."""
         advised = ADVISED_REPLAY.search(" ".join(output.split()))
         if advised and not self.following_advice:
-            self.log.append(f"advice: elt replay --from-date {advised.group(1)}")
+            self.log.append(f"advice: {advised.group(0)}")
             self.following_advice = True
             try:
-                self.elt("replay", "--from-date", advised.group(1))
+                self.elt("replay", *(advised.group(1) or "").split(), "--from-date", advised.group(2))
             finally:
                 self.following_advice = False
 
