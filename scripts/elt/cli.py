@@ -23,6 +23,7 @@ from elt.load.loader import (
     open_warehouse,
     pending_batch_dirs,
     replacements,
+    source_of,
 )
 from elt.locking import reading_warehouse, warehouse_lock
 from elt.run import ensure_local_postgres, run_pipeline
@@ -331,7 +332,8 @@ def bench(
 
 
 LEDGER_BY_BATCH = """
-    select batch_id, min(business_date), sum(rows_in), sum(rows_loaded), sum(rows_quarantined), max(finished_at)
+    select batch_id, min(business_date), sum(rows_in), sum(rows_loaded), sum(rows_quarantined), max(finished_at),
+        max(source)
     from audit.load_batches
     group by batch_id
     order by batch_id
@@ -353,17 +355,17 @@ def status(target: TargetOption = "dev") -> None:
     replaced_by = replacements(batch_dirs)
     table = Table(title=f"Batches on target {target}")
     table.add_column("batch", no_wrap=True)
-    for column in ("business date", "state", "rows in", "loaded", "quarantined", "loaded at (UTC)"):
+    for column in ("source", "business date", "state", "rows in", "loaded", "quarantined", "loaded at (UTC)"):
         table.add_column(column, justify="right" if column in ("rows in", "loaded", "quarantined") else "left")
     for batch_id in sorted({path.name for path in batch_dirs} | loaded.keys()):
         if batch_id in loaded:
-            _, business_date, rows_in, rows_loaded, rows_quarantined, finished_at = loaded[batch_id]
+            _, business_date, rows_in, rows_loaded, rows_quarantined, finished_at, source = loaded[batch_id]
             counts = (f"{count:,}" for count in (rows_in, rows_loaded, rows_quarantined))
-            table.add_row(batch_id, str(business_date), "loaded", *counts, f"{finished_at:%Y-%m-%d %H:%M}")
+            table.add_row(batch_id, source, str(business_date), "loaded", *counts, f"{finished_at:%Y-%m-%d %H:%M}")
             continue
         batch_dir = paths.landing_dir / batch_id
         state = _unloaded_state(batch_dir, replaced_by, loaded_content, failures)
-        table.add_row(batch_id, str(business_date_of(batch_dir) or ""), state)
+        table.add_row(batch_id, source_of(batch_dir) or "?", str(business_date_of(batch_dir) or ""), state)
     console.print(table)
     _print_publication_and_runs(target, paths)
 

@@ -109,6 +109,13 @@ def run_dbt(
                 f"PID {pid}), and DuckDB lets one process at a time write a file. Let that process finish "
                 "(or close it, if it is a dbt or DuckDB session of yours), then run again."
             )
+        if result.exception is not None and not first and not summary.failed:
+            # dbt stopped before running nodes (a YAML or Jinja error, say): "0 node(s) failed"
+            # would send the reader to node output that does not exist.
+            raise EltError(
+                f"`dbt {' '.join(args)}` failed on target {target} before running any node{reason}. "
+                "Fix what it names (`dbt parse` reports the same), then run again."
+            )
         raise EltError(
             f"`dbt {' '.join(args)}` failed on target {target}{reason}. "
             f"{summary.failed} node(s) failed{f', the first {first}' if first else ''}; the dbt output above "

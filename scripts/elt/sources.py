@@ -42,6 +42,8 @@ COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 SQL_TYPE = re.compile(r"^(bigint|integer|varchar|date|decimal\([1-9][0-9]?, ?[0-9]{1,2}\))$")
 SQL_TYPES_HELP = "bigint, integer, varchar, date or decimal(precision, scale)"
 COLUMN_META_KEYS = {"nullable", "check", "check_reason"}
+BUSINESS_DATE_ORDER, ARRIVAL_ORDER = "business_date", "arrival"
+BATCH_ORDERS = (BUSINESS_DATE_ORDER, ARRIVAL_ORDER)
 
 
 class ContractError(EltError):
@@ -57,6 +59,10 @@ class Source:
     csv_dialect: CsvDialect | None = None
     # (warn after, error after): the ages `dbt source freshness` and `elt status` judge it by.
     freshness: tuple[timedelta, timedelta] | None = None
+    # business_date: a batch older than the source's newest loaded one is refused (its history
+    # would be written out of order); arrival: batches load as they land, whatever their date
+    # (events that are facts once delivered, never versions of a record). Decision 0029.
+    batch_order: str = "business_date"
 
     def entity(self, name: str) -> Entity | None:
         return next((entity for entity in self.entities if entity.name == name), None)
@@ -155,7 +161,13 @@ def _source(entry: dict, path: Path, where: str) -> Source:
     repeated = sorted({entity for entity in entity_names if entity_names.count(entity) > 1})
     if repeated:
         raise ContractError(f"{where}: table(s) {repeated} are listed twice; keep one.")
-    return Source(name, file_format, entities, path, dialect, _freshness(entry, where))
+    batch_order = contract.get("batch_order", BUSINESS_DATE_ORDER)
+    if batch_order not in BATCH_ORDERS:
+        raise ContractError(
+            f"{where}: config.meta.contract.batch_order is {batch_order!r}; write {' or '.join(BATCH_ORDERS)} "
+            "(docs/decisions/0029-each-source-loads-in-its-own-order.md)."
+        )
+    return Source(name, file_format, entities, path, dialect, _freshness(entry, where), batch_order)
 
 
 FRESHNESS_PERIODS = ("minute", "hour", "day")

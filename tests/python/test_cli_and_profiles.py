@@ -9,6 +9,7 @@ import pytest
 from conftest import ELT, PROJECT_DIR
 from elt.errors import EltError
 from elt.targets import postgres_connection_kwargs, target_config
+from test_source_contracts import project_copy
 
 
 def test_every_command_is_explained_by_help() -> None:
@@ -60,3 +61,16 @@ def test_unknown_target_is_a_clear_error(workspace) -> None:
     result = workspace.elt("load", "--target", "staging", check=False)
     assert result.returncode == 1
     assert "unknown target 'staging'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_project_dbt_cannot_parse_is_not_reported_as_failed_nodes(workspace, tmp_path) -> None:
+    project = project_copy(tmp_path / "project")
+    models = project / "models" / "marts" / "core" / "_core__models.yml"
+    # An unquoted colon in a description: the YAML error a hand edit most often makes.
+    models.write_text(models.read_text().replace("description: >\n", "description: Grain: one row\n", 1))
+    workspace.env["ELT_PROJECT_DIR"] = str(project)
+    result = workspace.elt("run", "--target", "dev", check=False)
+    said = " ".join(result.stderr.split())
+    assert result.returncode == 1 and "Traceback" not in result.stderr, said
+    assert "before running any node" in said and "_core__models.yml" in said, said
+    assert "node(s) failed" not in said, said

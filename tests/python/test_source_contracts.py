@@ -34,6 +34,13 @@ NOT_IN_A_COPY = shutil.ignore_patterns(
     ".git", ".venv", "target", "logs", "landing", "state", "*.duckdb*", ".local-pg", "__pycache__", "benchmarks",
 )  # fmt: skip
 
+
+def project_copy(destination: Path) -> Path:
+    """A copy of the project's files (no venv, warehouse, landing or dbt output) to change in a test."""
+    shutil.copytree(PROJECT_DIR, destination, ignore=NOT_IN_A_COPY)
+    return destination
+
+
 # A second source, declared the way docs/runbooks/add-a-source.md says: one YAML file.
 SHOP_CONTRACT = """
 sources:
@@ -110,8 +117,7 @@ def test_a_source_added_with_a_contract_file_alone_gets_raw_tables_as_declared(
     engine, landed_export: Path, tmp_path: Path
 ) -> None:
     target, workspace, query = engine
-    project = tmp_path / "project"
-    shutil.copytree(PROJECT_DIR, project, ignore=NOT_IN_A_COPY)
+    project = project_copy(tmp_path / "project")
     (project / "models" / "staging" / "shop").mkdir()
     (project / "models" / "staging" / "shop" / "_shop__sources.yml").write_text(SHOP_CONTRACT)
     # And an entity the simulated ERP does not produce, added to the ERP's contract.
@@ -175,6 +181,14 @@ BROKEN_CONTRACTS: dict[str, tuple[Callable[[dict], None], tuple[str, ...]]] = {
     "csv option misspelled": (
         lambda doc: _set(_erp(doc)["config"]["meta"]["contract"], format="csv", csv={"delimeter": ";"}),
         ("source 'erp'", "unknown option(s) ['delimeter']"),
+    ),
+    "batch order the loader has no rule for": (
+        lambda doc: _set(_erp(doc)["config"]["meta"]["contract"], batch_order="newest_first"),
+        ("source 'erp'", "batch_order is 'newest_first'", "business_date or arrival"),
+    ),
+    "freshness dbt could not read": (
+        lambda doc: _set(_erp(doc)["config"]["freshness"], warn_after={"count": 26, "period": "fortnight"}),
+        ("source 'erp'", "config.freshness.warn_after", "period: minute | hour | day"),
     ),
     "table not named after its source": (
         lambda doc: _set(_table(doc, "erp_orders"), name="orders"),
@@ -333,8 +347,7 @@ def test_the_same_batches_as_csv_or_json_lines_load_as_their_parquet_does(
     assert from_parquet["quarantine"], "the reference quarantined nothing: the comparison would prove little"
 
     contract, copy_options = FORMATS[file_format]
-    project = tmp_path / "project"
-    shutil.copytree(PROJECT_DIR, project, ignore=NOT_IN_A_COPY)
+    project = project_copy(tmp_path / "project")
     document = yaml.safe_load((project / ERP_CONTRACT).read_text())
     document["sources"][0]["config"]["meta"]["contract"] = contract
     (project / ERP_CONTRACT).write_text(yaml.safe_dump(document, sort_keys=False))

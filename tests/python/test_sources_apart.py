@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from contextlib import ExitStack
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -18,9 +19,17 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import PROJECT_DIR, duckdb_file, pg_connect
+from conftest import (
+    PROJECT_DIR,
+    duckdb_file,
+    fresh_postgres_database,
+    make_workspace,
+    pg_connect,
+    warehouse_query,
+)
 from elt.generate.manifest import SCHEMA_SHOWN, read_manifest
-from test_source_contracts import NOT_IN_A_COPY, SHOP_CONTRACT
+from fingerprints import differences, warehouse_fingerprint
+from test_source_contracts import SHOP_CONTRACT, project_copy
 
 # The shop's contract as a CSV source with thresholds of its own: stale after a day.
 SHOP_CSV_CONTRACT = SHOP_CONTRACT.replace(
@@ -38,8 +47,7 @@ LATER_DELIVERY = HEADER + "5,2026-12-02,12.00,\n6,2026-12-02,99.99,Z\n"
 def _shop_project(workspace, tmp_path: Path) -> Path:
     """A copy of the project with the shop's contract, and a landing directory of the test's own."""
     workspace.env["ELT_LANDING_DIR"] = str(tmp_path / "landing")
-    project = tmp_path / "project"
-    shutil.copytree(PROJECT_DIR, project, ignore=NOT_IN_A_COPY)
+    project = project_copy(tmp_path / "project")
     (project / "models" / "staging" / "shop").mkdir()
     (project / "models" / "staging" / "shop" / "_shop__sources.yml").write_text(SHOP_CSV_CONTRACT)
     return project
@@ -87,6 +95,7 @@ def _execute(target: str, env: dict[str, str], sql: str) -> None:
             connection.execute(sql)
 
 
+@pytest.mark.e2e
 def test_one_source_far_ahead_or_broken_holds_back_only_itself(engine, landed_days: Path, tmp_path: Path) -> None:
     target, workspace, query = engine
     workspace.env["ELT_PROJECT_DIR"] = str(_shop_project(workspace, tmp_path))
@@ -153,6 +162,18 @@ def test_one_source_far_ahead_or_broken_holds_back_only_itself(engine, landed_da
     assert "Freshness of erp OK" in status and "warn after 26 h, error after 72 h" in status
     assert "Freshness of shop ERROR" in status and "warn after 24 h, error after 48 h" in status
 
+    # Built and published, the ERP's history and marts are those of a warehouse that never had a shop.
+    workspace.elt("run", "--target", target)
+    with ExitStack() as stack:
+        reference = make_workspace(tmp_path / "reference", landing_dir=landed_days)
+        if target == "pg":
+            server_env = {key: value for key, value in workspace.env.items() if key.startswith("PG")}
+            reference.env.update(stack.enter_context(fresh_postgres_database(server_env)))
+        reference.elt("run", "--target", target)
+        want = warehouse_fingerprint(warehouse_query(target, reference.env), ("intermediate", "marts", "marts_build"))
+    got = warehouse_fingerprint(query, ("intermediate", "marts", "marts_build"))
+    assert want and not differences(got, want), differences(got, want)
+
 
 def test_elt_land_refuses_what_it_cannot_seal_and_leaves_nothing(workspace, tmp_path: Path) -> None:
     workspace.env["ELT_PROJECT_DIR"] = str(_shop_project(workspace, tmp_path))
@@ -179,6 +200,31 @@ def test_elt_land_refuses_what_it_cannot_seal_and_leaves_nothing(workspace, tmp_
     workspace.elt("land", "shop", str(misnamed), "--entity", "web_orders", "--business-date", "2026-12-01")
     landed = json.loads((workspace.landing_dir / "20261201-shop" / "manifest.json").read_text())
     assert [item["path"] for item in landed["files"]] == ["web_orders.csv"]
+
+
+@pytest.mark.parametrize("batch_order", ["business_date", "arrival"])
+def test_a_late_batch_waits_for_a_replay_or_loads_as_its_contract_orders(
+    workspace, tmp_path: Path, batch_order: str
+) -> None:
+    project = _shop_project(workspace, tmp_path)
+    contract = project / "models" / "staging" / "shop" / "_shop__sources.yml"
+    contract.write_text(
+        contract.read_text().replace("format: csv", f"format: csv\n          batch_order: {batch_order}")
+    )
+    workspace.env["ELT_PROJECT_DIR"] = str(project)
+    workspace.elt("land", "shop", str(_file(tmp_path, "first", FIRST_DELIVERY)), "--business-date", "2026-12-02")
+    workspace.elt("load")
+    # Delivered after the 2nd's batch, about the 1st: late.
+    workspace.elt("land", "shop", str(_file(tmp_path, "late", LATER_DELIVERY)), "--business-date", "2026-12-01")
+    late = workspace.elt("load", check=False)
+    loaded = warehouse_query("dev", workspace.env)("select batch_id from audit.load_batches order by 1")
+    if batch_order == "arrival":
+        assert late.returncode == 0, late.stderr
+        assert loaded == [("20261201-shop",), ("20261202-shop",)]
+    else:
+        said = " ".join(late.stderr.split())
+        assert late.returncode == 1 and "elt replay --source shop --from-date 2026-12-01" in said, said
+        assert loaded == [("20261202-shop",)]
 
 
 @pytest.mark.parametrize(
@@ -220,8 +266,7 @@ def test_a_new_source_from_the_runbooks_files_alone_is_checked_built_and_publish
 ) -> None:
     """docs/runbooks/add-a-source.md's example: a contract (the sources YAML), a staging model, a mart; no Python."""
     target, workspace, query = engine
-    project = tmp_path / "project"
-    shutil.copytree(PROJECT_DIR, project, ignore=NOT_IN_A_COPY)
+    project = project_copy(tmp_path / "project")
     before = _files_under(project)
     shutil.copytree(EXAMPLE, project, dirs_exist_ok=True)
     added = _files_under(project) - before

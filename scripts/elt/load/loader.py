@@ -34,7 +34,7 @@ from elt.load.validate import BatchContext, StagedEntity, stage_entity
 from elt.load.warehouse import Warehouse, one_line, open_duckdb, open_postgres, utc_now
 from elt.locking import holds_warehouse_lock
 from elt.settings import Paths
-from elt.sources import ERP
+from elt.sources import BUSINESS_DATE_ORDER, ERP, source
 from elt.targets import duckdb_settings, loader_connection_kwargs, target_config
 
 
@@ -121,16 +121,8 @@ def _load_batch(
         )
 
     check_business_date(warehouse, batch_dir, manifest)
-    newest = warehouse.query(
-        f"select max(business_date) from {LEDGER_TABLE} where source = '{manifest.source}'"  # a checked name
-    )[0][0]
-    if newest is not None and manifest.business_date < newest:
-        raise EltError(
-            f"{batch_dir}: business date {manifest.business_date} is older than the newest loaded batch of source "
-            f"{manifest.source} ({newest}); loading it now would write its history out of order. To backfill it, "
-            f"run `elt replay --source {manifest.source} --from-date {manifest.business_date}` and then `elt run` "
-            "(docs/runbooks/backfill.md)."
-        )
+    if source(manifest.source).batch_order == BUSINESS_DATE_ORDER:
+        check_in_order(warehouse, batch_dir, manifest)
 
     report(f"{manifest.batch_id}: verifying checksums and row counts")
     readable = verify_files(batch_dir, manifest, scratch)
@@ -172,6 +164,20 @@ def _load_batch(
         time.perf_counter() - started,
         manifest.source,
     )
+
+
+def check_in_order(warehouse: Warehouse, batch_dir: Path, manifest: Manifest) -> None:
+    """Refuse a batch older than its source's newest loaded one: its history would be written out of order."""
+    newest = warehouse.query(
+        f"select max(business_date) from {LEDGER_TABLE} where source = '{manifest.source}'"  # a checked name
+    )[0][0]
+    if newest is not None and manifest.business_date < newest:
+        raise EltError(
+            f"{batch_dir}: business date {manifest.business_date} is older than the newest loaded batch of source "
+            f"{manifest.source} ({newest}); loading it now would write its history out of order. To backfill it, "
+            f"run `elt replay --source {manifest.source} --from-date {manifest.business_date}` and then `elt run` "
+            "(docs/runbooks/backfill.md)."
+        )
 
 
 def check_business_date(warehouse: Warehouse, batch_dir: Path, manifest: Manifest) -> None:
