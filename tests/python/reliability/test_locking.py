@@ -129,7 +129,7 @@ def test_status_reads_while_a_load_is_inside_its_transaction(engine, landed_days
         if target == "pg":
             assert status.returncode == 0, said
             # The uncommitted batch is not shown as loaded: status reads what is committed.
-            assert re.search(r"19980803-daily\W+1998-08-03\W+pending", said), said
+            assert re.search(r"19980803-daily\W+erp\W+1998-08-03\W+pending", said), said
         else:
             assert status.returncode == 1, said
         second = workspace.elt(*load, check=False)
