@@ -63,8 +63,9 @@ def _open_replays(warehouse: Warehouse) -> list[tuple]:
 def replay_from(target: str, paths: Paths, from_date: date, source_name: str | None = None) -> list[str]:
     """Unload every batch of business date `from_date` and later (of `source_name` alone, if given); their ids."""
     # A name from the registry, never the command line's text, goes into the SQL below.
-    entities = source(source_name).entities if source_name else all_entities()
-    of_source = f" and source = '{source(source_name).name}'" if source_name else ""
+    chosen = source(source_name) if source_name else None
+    entities = chosen.entities if chosen else all_entities()
+    of_source = f" and source = '{chosen.name}'" if chosen else ""
     day = f"'{from_date.isoformat()}'"
     with open_warehouse(target, paths) as warehouse:
         batch_ids = [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 from elt.load.warehouse import Warehouse, utc_now
@@ -71,12 +70,13 @@ def _freshness_line(source: Source, newest: tuple | None, project_dir: Path) -> 
         verdict = "[red]ERROR[/]" if source.freshness else "[yellow]none declared[/]"
         return f"Freshness of {source.name} {verdict}: nothing loaded yet ({declared_in})."
     newest_load, newest_business_date = newest
-    hours = (utc_now() - newest_load).total_seconds() / 3600
-    loaded = f"the newest batch (business date {newest_business_date}) was loaded {hours:.1f} h ago"
+    age = utc_now() - newest_load
+    loaded = (
+        f"the newest batch (business date {newest_business_date}) was loaded {age.total_seconds() / 3600:.1f} h ago"
+    )
     if source.freshness is None:
         return f"Freshness of {source.name}: {loaded}; its contract declares no freshness ({declared_in})."
     warn_after, error_after = source.freshness
-    age = timedelta(hours=hours)
     verdict = "[red]ERROR[/]" if age > error_after else "[yellow]WARN[/]" if age > warn_after else "[green]OK[/]"
     return (
         f"Freshness of {source.name} {verdict}: {loaded}; warn after {warn_after.total_seconds() / 3600:g} h, "
