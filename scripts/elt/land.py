@@ -43,6 +43,8 @@ def land_files(
     business_date: date,
     entity_name: str | None = None,
     replaces: str | None = None,
+    batch_kind: str = LANDED_KIND,
+    generator: str = "elt land",
 ) -> Manifest:
     """Copy the files into a new batch directory of `source_name` and seal it; returns its manifest."""
     delivered_by = source(source_name)
@@ -68,11 +70,11 @@ def land_files(
             listed.append(ManifestFile(entity.name, entity.file_name, count, sha256_of(copied), copied.stat().st_size))
         manifest = Manifest(
             batch_id=batch_dir.name,
-            batch_kind=LANDED_KIND,
+            batch_kind=batch_kind,
             business_date=business_date,
             schema_version=SCHEMA_VERSION,
             scale_factor=None,
-            generator="elt land",
+            generator=generator,
             files=tuple(listed),
             replaces=replaces,
             source=delivered_by.name,

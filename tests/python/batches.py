@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from elt.generate.manifest import describe_file, read_manifest, write_manifest
+
+
+def erp_batches(landing_dir: Path) -> list[Path]:
+    """The ERP's landed batches in load order; the other simulated sources' lie beside them (finance's)."""
+    return sorted(
+        path.parent
+        for path in landing_dir.glob("*/manifest.json")
+        if json.loads(path.read_text()).get("source", "erp") == "erp"
+    )
+
 
 # entity name, its table -> the table to land instead
 Edit = Callable[[str, pa.Table], pa.Table]

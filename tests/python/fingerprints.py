@@ -30,10 +30,10 @@ def fingerprint(query) -> dict[str, tuple]:
 
 def assert_every_ledger_batch_complete(query) -> None:
     """Every ledger row is a complete batch: its rows are all in raw, no more, no less."""
-    ledger = query("select batch_id, entity, rows_in, rows_loaded, rows_quarantined from audit.load_batches")
-    for batch_id, entity, rows_in, rows_loaded, rows_quarantined in ledger:
+    ledger = query("select batch_id, source, entity, rows_in, rows_loaded, rows_quarantined from audit.load_batches")
+    for batch_id, source, entity, rows_in, rows_loaded, rows_quarantined in ledger:
         assert rows_in == rows_loaded + rows_quarantined, (batch_id, entity)
-        loaded = query(f"select count(*) from raw.erp_{entity} where _batch_id = '{batch_id}'")
+        loaded = query(f"select count(*) from raw.{source}_{entity} where _batch_id = '{batch_id}'")
         assert loaded == [(rows_loaded,)], (batch_id, entity)
 
 

@@ -26,22 +26,22 @@ PROJECT_PARTS = [
 ]
 
 STAGING_INVOICES = "models/staging/erp/stg_erp_invoices.sql"
-FINANCE_ORDERS = "models/marts/finance/finance_orders.sql"
-FINANCE_YAML = "models/marts/finance/_finance__models.yml"
+TREASURY_ORDERS = "models/marts/treasury/treasury_orders.sql"
+TREASURY_YAML = "models/marts/treasury/_treasury__models.yml"
 SNAPSHOT = "snapshots/snap_erp__orders.yml"
 
 # Each rule, and the (file to fix, check) lines the fixture must produce for it.
 EXPECTED = {
     "1. models, columns, sources and snapshots are described": [
-        (FINANCE_YAML, "check_model_description_populated"),
-        (FINANCE_YAML, "check_model_column_description_populated"),
+        (TREASURY_YAML, "check_model_description_populated"),
+        (TREASURY_YAML, "check_model_column_description_populated"),
         # A model without YAML is sent to the folder's models YAML, where it belongs.
         ("models/staging/erp/_erp__models.yml", "check_model_description_populated"),
         ("models/staging/crm/_crm__sources.yml", "check_source_description_populated"),
         (SNAPSHOT, "check_snapshot_description_populated"),
     ],
     "2. the grain is tested unique and not_null": [
-        (FINANCE_YAML, "check_model_has_unique_test"),
+        (TREASURY_YAML, "check_model_has_unique_test"),
         ("models/marts/core/_core__models.yml", "check_model_has_unique_test"),
         ("models/intermediate/_int__enriched.yml", "grain_has_not_null_test"),
     ],
@@ -58,23 +58,23 @@ EXPECTED = {
         (STAGING_INVOICES, "check_model_depends_on_multiple_sources"),
         (STAGING_INVOICES, "staging_reads_only_sources"),
         ("models/staging/crm/stg_crm__contacts.sql", "check_model_has_no_upstream_dependencies"),
-        (FINANCE_ORDERS, "check_lineage_source_cannot_be_used"),
+        (TREASURY_ORDERS, "check_lineage_source_cannot_be_used"),
         (SNAPSHOT, "snapshot_reads_staging"),
     ],
     "4. no mart reads another area's staging": [
-        (FINANCE_ORDERS, "check_lineage_permitted_upstream_models"),
+        (TREASURY_ORDERS, "check_lineage_permitted_upstream_models"),
         ("models/marts/core/dim_contacts.sql", "check_lineage_permitted_upstream_models"),
     ],
     "5. names follow STYLE.md by layer": [
         (STAGING_INVOICES, "check_model_names"),
         ("models/intermediate/int_orders_enriched.sql", "check_model_names"),
-        (FINANCE_ORDERS, "check_model_names"),
+        (TREASURY_ORDERS, "check_model_names"),
         (SNAPSHOT, "check_snapshot_names"),
         ("models/adhoc/adhoc_order_counts.sql", "check_model_directories"),
     ],
     "6. marts have enforced contracts and public access": [
-        (FINANCE_ORDERS, "check_model_has_contracts_enforced"),
-        (FINANCE_ORDERS, "check_model_access"),
+        (TREASURY_ORDERS, "check_model_has_contracts_enforced"),
+        (TREASURY_ORDERS, "check_model_access"),
     ],
     "7. sources have freshness": [
         ("models/staging/crm/_crm__sources.yml", "check_source_freshness_populated"),

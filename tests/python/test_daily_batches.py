@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from batches import erp_batches
 from conftest import TEST_DAYS, TEST_SCALE_FACTOR, TEST_SEED, make_workspace
 from expected import net_revenue_of, replay
 
@@ -26,7 +27,7 @@ def test_daily_batches_are_deterministic_and_dated_after_the_export(tmp_path: Pa
     for relative in files:
         assert (landed_days / relative).read_bytes() == (again.landing_dir / relative).read_bytes(), relative
 
-    manifests = [json.loads(path.read_text()) for path in sorted(landed_days.glob("*/manifest.json"))]
+    manifests = [json.loads((path / "manifest.json").read_text()) for path in erp_batches(landed_days)]
     dates = [manifest["business_date"] for manifest in manifests]
     assert len(manifests) == 1 + int(TEST_DAYS)
     assert dates == sorted(dates) and len(set(dates)) == len(dates)

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from batches import land_batch
+from batches import erp_batches, land_batch
 from conftest import TEST_DAYS, TEST_SEED, fresh_postgres_database, make_workspace, warehouse_query
 from elt.faults import KILL_AT_VARIABLE
 from elt.generate.manifest import Manifest, describe_file, read_manifest, write_manifest
@@ -216,7 +216,7 @@ def test_an_insert_after_its_updates_reaches_fact_lines_older_than_the_lookback(
     generated = make_workspace(tmp_path / "generated")
     shutil.copytree(landed_export, generated.landing_dir)
     generated.elt("generate", "--days", "6", "--seed", "17")
-    batches = sorted(path.parent for path in generated.landing_dir.glob("*/manifest.json"))
+    batches = erp_batches(generated.landing_dir)
     export, day_one, last_day = batches[0], batches[1], batches[6]
     day_one_date = read_manifest(day_one).business_date
     changed_daily = {

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from batches import erp_batches
 from conftest import TEST_DAYS, TEST_SCALE_FACTOR, TEST_SEED
 from elt.generate.daily import SEGMENTS
 from elt.generate.manifest import describe_file, read_manifest, write_manifest
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.e2e
 
 
 def batch_dirs(landing_dir: Path) -> list[Path]:
-    return sorted(path.parent for path in landing_dir.glob("*/manifest.json"))
+    return erp_batches(landing_dir)
 
 
 def rows(batch_dir: Path, entity: str) -> list[dict]:

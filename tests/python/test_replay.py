@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from batches import land_batch
+from batches import erp_batches, land_batch
 from conftest import fresh_postgres_database, make_workspace, warehouse_query
 from fingerprints import WALL_CLOCK_COLUMNS, fingerprint, relation_fingerprint
 
@@ -58,7 +58,7 @@ def test_replay_reprocesses_and_backfills_to_the_same_state_as_an_ordered_load(
     engine, landed_days: Path, request: pytest.FixtureRequest
 ) -> None:
     target, workspace, query = engine
-    export, day_one, day_two, day_three = sorted(landed_days.iterdir(), key=lambda path: path.name)[:4]
+    export, day_one, day_two, day_three = erp_batches(landed_days)[:4]
     landing = workspace.root / "landing"
     landing.mkdir()
     workspace.env["ELT_LANDING_DIR"] = str(landing)

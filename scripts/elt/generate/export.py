@@ -12,8 +12,10 @@ import duckdb
 
 from elt.errors import EltError
 from elt.generate.daily import generate_days
+from elt.generate.finance import FINANCE, generate_finance
 from elt.generate.manifest import SCHEMA_VERSION, Manifest, describe_file, list_batches, read_manifest, write_manifest
 from elt.generate.simulated import TPCH_TABLE_OF, simulated_entities
+from elt.sources import sources
 
 EXPORT_KIND = "export"
 
@@ -93,6 +95,12 @@ def generate_export(landing_dir: Path, scale_factor: float) -> tuple[Manifest, b
 def generate_all(
     landing_dir: Path, scale_factor: float, days: int, seed: int, dirty: bool = False
 ) -> list[tuple[Manifest, bool]]:
-    """The export and `days` daily batches after it, generating only what is not landed yet."""
+    """The export, `days` daily batches after it and finance's targets, generating only what is not landed yet.
+
+    Finance's deliveries are generated when the project declares the finance source (its
+    contract is what they are sealed against); the ERP's always are."""
     export, generated = generate_export(landing_dir, scale_factor)
-    return [(export, generated), *generate_days(landing_dir, export, days, seed, dirty)]
+    landed = [(export, generated), *generate_days(landing_dir, export, days, seed, dirty)]
+    if FINANCE in {item.name for item in sources()}:
+        landed += generate_finance(landing_dir, export, days, seed, dirty)
+    return landed
