@@ -45,14 +45,21 @@ def test_the_spreadsheet_is_generated_with_the_dirt_a_person_leaves(landed_days:
     assert min(months) == "1992-01-01" and len(rows) == 25 * len(months)
     assert all(PLAIN_AMOUNT.match(row[3]) and row[1] == row[1].strip() for row in rows)
 
-    dirty = finance_batches(landed_dirty)
-    export_day, revision, corrected = dirty
-    _, dirty_rows = spreadsheet(export_day)
-    assert len([row for row in dirty_rows if "," in row[3]]) == 3
-    assert len([row for row in dirty_rows if row[3] != row[3].strip()]) == 2
-    assert len([row for row in dirty_rows if row[1] != row[1].strip()]) == 3
+    # --dirty: the export day's stays clean; the next day the last three months come revised,
+    # under a renamed header first, then corrected in header and hand-edited in its cells.
+    export_day, revision, corrected = finance_batches(landed_dirty)
+    assert spreadsheet(export_day) == (header, rows)
     assert spreadsheet(revision)[0][3] == "revenue target (USD)"
-    assert spreadsheet(corrected)[1] == spreadsheet(revision)[1]
+    revised = spreadsheet(revision)[1]
+    assert len(revised) == 3 * 25 and {row[0] for row in revised} == set(sorted(months)[-3:])
+    assert [row[3] for row in revised] != [row[3] for row in rows if row[0] in {r[0] for r in revised}]
+    corrected_header, edited = spreadsheet(corrected)
+    assert corrected_header == header and len(edited) == len(revised)
+    assert len([row for row in edited if "," in row[3]]) == 3
+    assert len([row for row in edited if row[3] != row[3].strip()]) == 2
+    assert len([row for row in edited if row[1] != row[1].strip()]) == 3
+    untouched = [(a, b) for a, b in zip(edited, revised, strict=True) if a == b]
+    assert len(untouched) == len(revised) - 8
     assert json.loads((corrected / "manifest.json").read_text())["replaces"] == revision.name
 
 
@@ -92,7 +99,11 @@ def test_finance_targets_load_with_their_dirt_accounted_and_reach_the_report(
             f"select source_row, reasons from audit.quarantine where batch_id = '{batch_id}' order by source_row"
         )
         assert [row[0] for row in quarantined] == refused and rows_quarantined == len(refused)
-        assert all("revenue_target: not written as a plain decimal number" in row[1] for row in quarantined)
+        for number, reasons in quarantined:
+            amount = rows[number - 1][3]
+            # A separator is no number at all; stray spaces around one are not plainly written.
+            said = "not a decimal(15, 2)" if "," in amount else "not written as a plain decimal number"
+            assert f"revenue_target: {said}" in reasons and amount in reasons, (number, reasons)
     assert query("select count(*) from raw.finance_sales_targets") == [(sum(row[2] for row in ledger),)]
     failures = dict(query("select batch_id, error from audit.load_failures"))
     assert "'revenue_target'" in failures[revision.name] and "revenue target (usd)" in failures[revision.name]

@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from batches import erp_batches
 from conftest import (
     PROJECT_DIR,
     duckdb_file,
@@ -99,9 +100,11 @@ def _execute(target: str, env: dict[str, str], sql: str) -> None:
 def test_one_source_far_ahead_or_broken_holds_back_only_itself(engine, landed_days: Path, tmp_path: Path) -> None:
     target, workspace, query = engine
     workspace.env["ELT_PROJECT_DIR"] = str(_shop_project(workspace, tmp_path))
-    erp_batches = sorted(path.parent for path in landed_days.glob("*/manifest.json"))
-    assert len(erp_batches) >= 3, "the ERP's later days are what must keep loading"
-    for batch in erp_batches[:2]:
+    erp = erp_batches(landed_days)
+    assert len(erp) >= 3, "the ERP's later days are what must keep loading"
+    # The ERP's first two days, and finance's targets (landed beside them by `elt generate`).
+    finance = sorted(set(path.parent for path in landed_days.glob("*/manifest.json")) - set(erp))
+    for batch in [*erp[:2], *finance]:
         shutil.copytree(batch, workspace.landing_dir / batch.name)
     today = datetime.now(UTC).date()
 
@@ -113,6 +116,7 @@ def test_one_source_far_ahead_or_broken_holds_back_only_itself(engine, landed_da
     workspace.elt("load", "--target", target)
     assert query("select source, count(distinct batch_id) from audit.load_batches group by source order by 1") == [
         ("erp", 2),
+        ("finance", len(finance)),
         ("shop", 1),
     ]
     assert query("select rows_in, rows_loaded, rows_quarantined from audit.load_batches where source = 'shop'") == [
@@ -123,16 +127,17 @@ def test_one_source_far_ahead_or_broken_holds_back_only_itself(engine, landed_da
     # The shop's next delivery is broken, one after it waits; the ERP's remaining days land.
     workspace.elt("land", "shop", str(_file(tmp_path, "broken", BROKEN_DELIVERY)), "--business-date", str(today))
     workspace.elt("land", "shop", str(_file(tmp_path, "later", LATER_DELIVERY)), "--business-date", str(today))
-    for batch in erp_batches[2:]:
+    for batch in erp[2:]:
         shutil.copytree(batch, workspace.landing_dir / batch.name)
     failed = workspace.elt("load", "--target", target, check=False)
     output = " ".join((failed.stdout + failed.stderr).split())
     assert failed.returncode == 1, output
     assert f"batch {first_id}-02 failed" in output and "placed_on" in output
     assert "1 later batch(es) stay pending so source shop's history loads in order" in output
-    assert f"{len(erp_batches) - 2} batch(es) of other sources loaded" in output
+    assert f"{len(erp) - 2} batch(es) of other sources loaded" in output
     loaded = query("select distinct source, batch_id from audit.load_batches order by 2")
-    assert loaded == [("erp", batch.name) for batch in erp_batches] + [("shop", first_id)]
+    landed = [*(("erp", batch.name) for batch in erp), *(("finance", batch.name) for batch in finance)]
+    assert loaded == [*sorted(landed, key=lambda row: row[1]), ("shop", first_id)]
     assert query("select batch_id from audit.load_failures") == [(f"{first_id}-02",)]
 
     # Replaying the shop unloads the shop alone.

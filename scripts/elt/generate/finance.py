@@ -8,11 +8,12 @@ a month the daily batches reach. Targets are set near what the ERP actually sold
 cell (its export, net of discount), times a factor drawn per cell from the seed, rounded to
 a thousand dollars, so the report of actual against target has something to say.
 
-With --dirty, the spreadsheet is hand-edited as spreadsheets are: some amounts carry a
+With --dirty, on the day after the export finance re-sends its last three months, revised
+and hand-edited as spreadsheets are: first under a renamed header (the batch fails), then,
+the same day, as a corrected re-delivery that replaces it, in which some amounts carry a
 thousands separator or stray spaces (the loader quarantines them: a number is taken only as
-plainly written), some labels carry stray spaces (accepted; staging trims them), and on the
-day after the export finance re-sends the month under a renamed header (the batch fails)
-followed, the same day, by a corrected re-delivery that replaces it.
+plainly written) and some labels carry stray spaces (accepted; staging trims them). The
+export day's delivery stays clean, as the ERP's export does.
 """
 
 from __future__ import annotations
@@ -80,15 +81,17 @@ def generate_finance(
     open_month = date(export.business_date.year, export.business_date.month, 1)
     for business_date, months in pending:
         rows = [_row(month, *cell, actuals, seed, open_month) for month in months for cell in _cells(actuals)]
-        if dirty and business_date == export.business_date:
-            rows = _hand_edited(rows, seed)
         results.append((_land(landing_dir, business_date, HEADER, rows), True))
     if revising:
-        # The export's month again, under a header finance renamed: refused. Then the fix.
-        rows = [_row(open_month, *cell, actuals, seed, open_month) for cell in _cells(actuals)]
+        # The last three months revised, under a header finance renamed: refused. Then the fix.
+        first = _months(FIRST_MONTH, open_month)[-3]
+        revised = f"{seed}:revised"
+        months = _months(first, open_month)
+        rows = [_row(month, *cell, actuals, revised, open_month) for month in months for cell in _cells(actuals)]
         broken = _land(landing_dir, revision_date, RENAMED_HEADER, rows)
         results.append((broken, True))
-        results.append((_land(landing_dir, revision_date, HEADER, rows, replaces=broken.batch_id), True))
+        fixed = _land(landing_dir, revision_date, HEADER, _hand_edited(rows, seed), replaces=broken.batch_id)
+        results.append((fixed, True))
     return results
 
 
@@ -121,7 +124,7 @@ def _cells(actuals: dict[tuple[date, str, str], Decimal]) -> list[tuple[str, str
     return [(region, segment) for region in regions for segment in sorted(SEGMENT_LABELS)]
 
 
-def _row(month: date, region: str, segment: str, actuals: dict, seed: int, open_month: date) -> list[str]:
+def _row(month: date, region: str, segment: str, actuals: dict, seed: int | str, open_month: date) -> list[str]:
     """One cell: near the month's actual; from the export's month on (not over yet), near the twelve before's mean."""
     actual = actuals.get((month, region, segment)) if month < open_month else None
     if actual is None:
