@@ -2,8 +2,9 @@
 
     python -m elt.bench.child '<json spec>'
 
-The spec names the work: `pipeline` (load the export, dbt build, publish; then, if daily
-batches are named, load, build and publish each in turn, the last one timed) or `reference` (load the export, then the
+The spec names the work: `pipeline` (load the first batches, the ERP's export and the other
+sources' deliveries; dbt build, publish; then, if daily batches are named, load, build and
+publish each in turn, the last one timed) or `reference` (load the first batches, then the
 hand-written SQL). Loader and dbt run in this one process, dbt in-process as `elt run`
 runs it, so the peak RSS the parent reads is that of "dbt and the loader". Prints one
 JSON line with the wall time of each stage and dbt's per-node timings.
@@ -58,9 +59,9 @@ def _publish(paths: Paths, target: str) -> float:
     return time.perf_counter() - started
 
 
-def _load(paths: Paths, target: str, batch_id: str) -> tuple[float, int]:
+def _load(paths: Paths, target: str, *batch_ids: str) -> tuple[float, int]:
     started = time.perf_counter()
-    results = load_pending(target, paths, only_batch=batch_id)
+    results = [result for batch_id in batch_ids for result in load_pending(target, paths, only_batch=batch_id)]
     return time.perf_counter() - started, sum(result.rows_loaded for result in results)
 
 
@@ -69,7 +70,7 @@ def main(spec: dict) -> dict:
     target = spec["target"]
     stages: dict[str, float] = {}
     measured: dict = {"stages": stages}
-    stages["load"], measured["rows_loaded"] = _load(paths, target, spec["export_batch"])
+    stages["load"], measured["rows_loaded"] = _load(paths, target, *spec["first_batches"])
     if spec["work"] == "reference":
         from elt.bench.reference import run_reference
 

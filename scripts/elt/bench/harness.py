@@ -38,6 +38,7 @@ from rich.console import Console
 from elt import local_pg
 from elt.errors import EltError
 from elt.generate.export import generate_all
+from elt.sources import ERP
 from elt.settings import Paths
 
 ENGINES = {"duckdb": "dev", "postgres": "pg"}
@@ -133,13 +134,19 @@ class Bench:
 
     # --- data and warehouses -------------------------------------------------------------
 
-    def landing(self, scale_factor: float, with_daily: bool) -> tuple[Path, str, list[str]]:
-        """The export, and the daily batches of the daily scenario if asked; generated once, reused."""
+    def landing(self, scale_factor: float, with_daily: bool) -> tuple[Path, list[str], list[str]]:
+        """The first load's batches (the ERP's export, then every other source's deliveries) and
+        the ERP's daily batches of the daily scenario if asked; generated once, reused.
+
+        The full build is of every source, as `elt run` builds it; the daily scenario times the
+        ERP's day, the delivery that grows with the data."""
         landing = self.data_dir / f"sf{scale_factor:g}" / "landing"
         days = steady_state_days(self.paths.project_dir) + 1 if with_daily else 0
         with self.console.status(f"Generating the SF {scale_factor:g} export and {days} daily batches (once)"):
             landed = generate_all(landing, scale_factor, days=days, seed=1)
-        return landing, landed[0][0].batch_id, [manifest.batch_id for manifest, _ in landed[1:]]
+        erp = [manifest.batch_id for manifest, _ in landed if manifest.source == ERP]
+        others = [manifest.batch_id for manifest, _ in landed if manifest.source != ERP]
+        return landing, [erp[0], *others], erp[1:]
 
     def postgres_admin(self) -> dict[str, str]:
         if self._admin is None:
@@ -250,7 +257,7 @@ class Bench:
 
     def alternate(self, engine: str, scale_factor: float, with_daily: bool) -> tuple[list[Measured], list[Measured]]:
         """Reference and pipeline runs, alternating, each on a fresh warehouse."""
-        landing, export_batch, daily_batches = self.landing(scale_factor, with_daily)
+        landing, first_batches, daily_batches = self.landing(scale_factor, with_daily)
         self.warm_up(engine, landing)
         references: list[Measured] = []
         pipelines: list[Measured] = []
@@ -259,7 +266,7 @@ class Bench:
                 spec = {
                     "work": work,
                     "target": ENGINES[engine],
-                    "export_batch": export_batch,
+                    "first_batches": first_batches,
                     "daily_batches": daily_batches if work == "pipeline" and with_daily else None,
                 }
                 progress = f"{engine} SF {scale_factor:g} run {run}/{self.runs}: {work}"
@@ -331,11 +338,11 @@ class Bench:
         return documents
 
     def kpi(self) -> list[dict]:
-        landing, export_batch, _ = self.landing(KPI_SCALE_FACTOR, with_daily=False)
+        landing, first_batches, _ = self.landing(KPI_SCALE_FACTOR, with_daily=False)
         self.warm_up("duckdb", landing)
         runs = []
         for run in range(1, self.runs + 1):
-            spec = {"work": "pipeline", "target": "dev", "export_batch": export_batch}
+            spec = {"work": "pipeline", "target": "dev", "first_batches": first_batches}
             with self.fresh_warehouse("duckdb") as warehouse:
                 runs.append(self.measure(spec, self.child_env("duckdb", landing, warehouse)))
             self.console.print(f"kpi run {run}: {runs[-1].stages}")
@@ -349,7 +356,7 @@ class Bench:
                 measured=seconds,
                 reference=None,
                 extra={
-                    "order_lines": order_lines_of(landing / export_batch),
+                    "order_lines": order_lines_of(landing / first_batches[0]),
                     "rows_loaded": runs[0].details["rows_loaded"],
                     "load_seconds": summary([run.stages["load"] for run in runs]),
                     "transform_seconds": summary([run.stages["dbt_build"] for run in runs]),
