@@ -39,8 +39,8 @@ ENTITY_NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # Types that mean the same on DuckDB and PostgreSQL (one DDL creates raw on both), each of a
 # kind the loader proves a value is loaded exactly in (elt.load.validate.column_kind).
-SQL_TYPE = re.compile(r"^(bigint|integer|varchar|date|decimal\([1-9][0-9]?, ?[0-9]{1,2}\))$")
-SQL_TYPES_HELP = "bigint, integer, varchar, date or decimal(precision, scale)"
+SQL_TYPE = re.compile(r"^(bigint|integer|varchar|date|timestamp|decimal\([1-9][0-9]?, ?[0-9]{1,2}\))$")
+SQL_TYPES_HELP = "bigint, integer, varchar, date, timestamp (UTC, no time zone) or decimal(precision, scale)"
 COLUMN_META_KEYS = {"nullable", "check", "check_reason"}
 BUSINESS_DATE_ORDER, ARRIVAL_ORDER = "business_date", "arrival"
 BATCH_ORDERS = (BUSINESS_DATE_ORDER, ARRIVAL_ORDER)

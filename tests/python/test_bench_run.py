@@ -133,7 +133,7 @@ def test_bench_measures_every_scenario_on_both_engines_from_a_clean_checkout(
 
     (export, *days), other_sources = batch_manifests(project_copy, SCALE_FACTOR)
     # The full build is of every source the project declares, as `elt run` builds it.
-    assert {manifest["source"] for manifest in other_sources} == {"finance"}
+    assert {manifest["source"] for manifest in other_sources} == {"finance", "carrier"}
     project_vars = yaml.safe_load((project_copy / "dbt_project.yml").read_text())["vars"]
     # The daily scenario warms up until history is pruned as on a steady day, then times one more.
     assert len(days) == int(project_vars["fct_order_lines_lookback_days"]) + 1 + int(

@@ -14,10 +14,11 @@ SPEC_ROWS_PER_SF = {"customers": 150_000, "orders": 1_500_000, "parts": 200_000,
 
 
 def test_export_has_tpch_cardinalities_and_a_truthful_manifest(landed_export: Path) -> None:
-    # What `elt generate` lands first: the ERP's export, and finance's targets on the same day.
+    # What `elt generate` lands first: the ERP's export, and on the same day finance's targets
+    # and the carrier's backfill of tracking events.
     landed = sorted(path.name for path in landed_export.iterdir() if path.is_dir() and not path.name.startswith("."))
     (batch_dir,) = [landed_export / name for name in landed if name.endswith("-export")]
-    assert landed == [batch_dir.name, batch_dir.name.replace("-export", "-finance")]
+    assert landed == sorted(batch_dir.name.replace("-export", f"-{kind}") for kind in ("export", "finance", "carrier"))
     manifest = json.loads((batch_dir / "manifest.json").read_text())
     scale_factor = float(TEST_SCALE_FACTOR)
 

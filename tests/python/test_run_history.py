@@ -22,13 +22,16 @@ RAW_TABLES = (
     "erp_orders",
     "erp_order_lines",
     "finance_sales_targets",
+    "carrier_shipment_events",
 )
 
 
 def file_rows(path: Path) -> int:
-    """Data rows in a landed file, read with the file type's own reader (parquet footer, CSV records)."""
+    """Data rows in a landed file, read with the file type's own reader (parquet footer, CSV records, JSON lines)."""
     if path.suffix == ".parquet":
         return pq.read_metadata(path).num_rows
+    if path.suffix == ".jsonl":
+        return sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
     with path.open(newline="", encoding="utf-8") as handle:
         return sum(1 for _ in csv.reader(handle)) - 1  # the header
 
@@ -56,7 +59,7 @@ def test_a_run_records_its_batches_rows_quality_and_tests(engine, landed_dirty: 
         file_rows(path)
         for batch in loaded_batches
         for path in (workspace.landing_dir / batch).iterdir()
-        if path.suffix in {".parquet", ".csv"}
+        if path.suffix in {".parquet", ".csv", ".jsonl"}
     )
     raw_rows = sum(query(f"select count(*) from raw.{table}")[0][0] for table in RAW_TABLES)
     quarantine_rows = query("select count(*) from audit.quarantine")[0][0]

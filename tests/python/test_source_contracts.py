@@ -272,7 +272,7 @@ def test_the_project_declares_the_erp_and_nothing_it_does_not_load() -> None:
         for entry in (yaml.safe_load(path.read_text()) or {}).get("sources") or []
         if "contract" in ((entry.get("config") or {}).get("meta") or {})
     }
-    assert with_contract == {item.name for item in sources(PROJECT_DIR)} == {"erp", "finance"}
+    assert with_contract == {item.name for item in sources(PROJECT_DIR)} == {"erp", "finance", "carrier"}
 
 
 def server_env_of(workspace) -> dict[str, str]:

@@ -38,8 +38,8 @@ from rich.console import Console
 from elt import local_pg
 from elt.errors import EltError
 from elt.generate.export import generate_all
-from elt.sources import ERP
 from elt.settings import Paths
+from elt.sources import ERP
 
 ENGINES = {"duckdb": "dev", "postgres": "pg"}
 # The one warehouse every measured run uses, emptied between runs (Bench.fresh_warehouse).

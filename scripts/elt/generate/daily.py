@@ -13,6 +13,7 @@ rows, and single-threaded writes of ordered rows give the same parquet bytes.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -374,9 +375,18 @@ def _apply(state: ErpState) -> None:
 
 
 def generate_days(
-    landing_dir: Path, export: Manifest, days: int, seed: int, dirty: bool = False
+    landing_dir: Path,
+    export: Manifest,
+    days: int,
+    seed: int,
+    dirty: bool = False,
+    on_day: Callable[[date, duckdb.DuckDBPyConnection], None] | None = None,
 ) -> list[tuple[Manifest, bool]]:
-    """Land `days` daily batches after the export; days already landed are kept as they are."""
+    """Land `days` daily batches after the export; days already landed are kept as they are.
+
+    `on_day(business_date, con)` is called after each day, landed or not, with the ERP's
+    state past it in `con` (tables order_lines, orders, ...): what another simulated source
+    sees of the ERP that day."""
     if days <= 0:
         return []
     state = ErpState(landing_dir / export.batch_id, seed)
@@ -396,6 +406,8 @@ def generate_days(
         if (landing_dir / batch_id / "manifest.json").is_file():
             # Already landed: the state must still move past it so later days match.
             _apply(state)
+            if on_day:
+                on_day(business_date, state.con)
             results.append((read_manifest(landing_dir / batch_id), False))
             continue
         work_dir = landing_dir / f".{batch_id}-in-progress"
@@ -403,6 +415,8 @@ def generate_days(
         work_dir.mkdir(parents=True)
         written = [name for name in DAILY_ENTITIES if _write_entity(state, name, work_dir)]
         _apply(state)
+        if on_day:
+            on_day(business_date, state.con)
         if dirty:
             report.injections += late_arrival_injections(batch_id, late_lines, late_headers)
             report.injections += _spoil_files(work_dir, written, seed, day, batch_id)

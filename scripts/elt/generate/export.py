@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 
 from elt.errors import EltError
+from elt.generate.carrier import CARRIER, CarrierFeed
 from elt.generate.daily import generate_days
 from elt.generate.finance import FINANCE, generate_finance
 from elt.generate.manifest import SCHEMA_VERSION, Manifest, describe_file, list_batches, read_manifest, write_manifest
@@ -95,12 +96,19 @@ def generate_export(landing_dir: Path, scale_factor: float) -> tuple[Manifest, b
 def generate_all(
     landing_dir: Path, scale_factor: float, days: int, seed: int, dirty: bool = False
 ) -> list[tuple[Manifest, bool]]:
-    """The export, `days` daily batches after it and finance's targets, generating only what is not landed yet.
+    """The export, `days` daily batches after it, finance's targets and the carrier's events,
+    generating only what is not landed yet.
 
-    Finance's deliveries are generated when the project declares the finance source (its
-    contract is what they are sealed against); the ERP's always are."""
+    The other sources' deliveries are generated when the project declares that source (its
+    contract is what they are sealed against); the ERP's always are. The carrier follows
+    the ERP's state day by day (its daily simulator's), so it rides along with the days."""
     export, generated = generate_export(landing_dir, scale_factor)
-    landed = [(export, generated), *generate_days(landing_dir, export, days, seed, dirty)]
-    if FINANCE in {item.name for item in sources()}:
+    declared = {item.name for item in sources()}
+    carrier = CarrierFeed(landing_dir, export, seed, dirty) if CARRIER in declared else None
+    on_day = carrier.advance if carrier else None
+    landed = [(export, generated), *generate_days(landing_dir, export, days, seed, dirty, on_day=on_day)]
+    if FINANCE in declared:
         landed += generate_finance(landing_dir, export, days, seed, dirty)
+    if carrier:
+        landed += carrier.results
     return landed

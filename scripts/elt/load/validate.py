@@ -113,6 +113,7 @@ _TAKES = {
     "whole number": "whole or decimal numbers, floating-point numbers or text",
     "decimal": "whole or decimal numbers, floating-point numbers or text",
     "date": "dates, timestamps without a time zone, or text YYYY-MM-DD",
+    "timestamp": "timestamps without a time zone, dates, or text YYYY-MM-DDTHH:MM:SS[.ffffff][Z] in UTC",
 }
 # Numbers and dates as text, written plainly: DuckDB's casts read much more ('9.0000105e7',
 # '90_000_107', '+7', ' 7', '1998/08/03', '1998-08-03T00:00:00+02'), and a text like those has
@@ -120,29 +121,38 @@ _TAKES = {
 _PLAIN_WHOLE = "0|-?[1-9][0-9]*"
 _PLAIN_DECIMAL = r"-?(0|[1-9][0-9]*)(\.[0-9]+)?"
 _PLAIN_DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+# A UTC time as ISO 8601 writes it (T or a space, up to microseconds, an optional Z). DuckDB's
+# cast would also take '+02:00' and drop it, storing a local time as if it were UTC.
+_PLAIN_TIMESTAMP = _PLAIN_DATE + r"[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z?"
 
 
 def column_kind(sql_type: str) -> str:
-    """What a contract column holds: a whole number, a decimal, a date, or text."""
+    """What a contract column holds: a whole number, a decimal, a date, a timestamp, or text."""
     normalised = _normalised(sql_type)
     if normalised in ("BIGINT", "INTEGER"):
         return "whole number"
     if _DECIMAL.match(normalised):
         return "decimal"
-    return "date" if normalised == "DATE" else "text"
+    return {"DATE": "date", "TIMESTAMP": "timestamp"}.get(normalised, "text")
 
 
 def _takes(kind: str, source_type: str) -> bool:
     """Whether a file column of `source_type` can hold a value of that kind exactly (value by value)."""
     if kind == "text" or source_type == "VARCHAR":
         return True
-    if kind == "date":
+    if kind in ("date", "timestamp"):
         return source_type == "DATE" or bool(_TIMESTAMPS.match(source_type))
     return bool(_INTEGERS.match(source_type) or _DECIMAL.match(source_type) or source_type in _FLOAT_BITS)
 
 
 def _type_refusal(path: Path, column: Column, file_type: str) -> EltError:
     name, kind = column.name, column_kind(column.sql_type)
+    if _normalised(file_type).startswith("TIMESTAMPWITHTIMEZONE") and kind == "timestamp":
+        return EltError(
+            f"{path}: column {name} is TIMESTAMP WITH TIME ZONE where the contract has a timestamp, which is "
+            "UTC; ask for a corrected delivery that writes it as a timestamp in UTC (or as text "
+            "YYYY-MM-DDTHH:MM:SSZ); nothing was loaded."
+        )
     if _normalised(file_type).startswith("TIMESTAMPWITHTIMEZONE") and kind == "date":
         return EltError(
             f"{path}: column {name} is TIMESTAMP WITH TIME ZONE where the contract has a date; such a value is "
@@ -301,6 +311,9 @@ class _Expressions:
                 ]
             if kind == "date":
                 return [(matches(_PLAIN_DATE), reason("not written as a date (YYYY-MM-DD)"))]
+            if kind == "timestamp":
+                written = "not written as a UTC timestamp (YYYY-MM-DDTHH:MM:SS, optional .ffffff and Z, no offset)"
+                return [(matches(_PLAIN_TIMESTAMP), reason(written))]
             return []
         checks = []
         if _SCALAR.match(source_type):
