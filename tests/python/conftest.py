@@ -296,21 +296,19 @@ def postgres_database(postgres_server: dict[str, str]) -> Iterator[dict[str, str
 BuiltExport = Callable[[str, Workspace], None]
 
 
-@pytest.fixture(scope="session")
-def start_from_built_export(
-    tmp_path_factory: pytest.TempPathFactory, landed_export: Path, request
+def _built_runs(
+    tmp_path_factory: pytest.TempPathFactory, request, name: str, landing: Path, *run_args: str
 ) -> Iterator[BuiltExport]:
-    """start(target, workspace): the workspace's warehouse becomes what one `elt run` over the
-    shared export leaves, without running it again.
+    """start(target, workspace): the workspace's warehouse becomes what one `elt run <run_args>`
+    over a copy of `landing` leaves, without running it again.
 
     The run happens once per engine and worker; each test gets a copy: the DuckDB file, or a
     PostgreSQL database created with the built one as its template (under the test's own
     database name, which the built one had too, so dbt's artifacts name the right database),
-    and the dbt target and state directories beside it. For tests whose subject comes after
-    the export; the tests of `elt run` itself run it.
+    and the dbt target and state directories beside it.
     """
     templates: dict[str, Path] = {}
-    template_database = f"{TEST_DATABASE}_built_export"
+    template_database = f"{TEST_DATABASE}_built_{name}"
     # The server the template database is on, once there is one.
     template_server: dict[str, str] = {}
 
@@ -319,14 +317,15 @@ def start_from_built_export(
             # The test's database, empty so far, is where the copy goes (or the build, the first time).
             server_env = request.getfixturevalue("postgres_server")
             assert workspace.env["PGDATABASE"] == TEST_DATABASE, (
-                "start_from_built_export copies into the test's own database"
+                f"a built {name} run is copied into the test's own database"
             )
         if target not in templates:
-            root = tmp_path_factory.mktemp(f"built-export-{target}")
-            built = make_workspace(root, landing_dir=landed_export, extra_env=WITH_DOCS)
+            root = tmp_path_factory.mktemp(f"built-{name}-{target}")
+            shutil.copytree(landing, root / "landing")
+            built = make_workspace(root, extra_env=WITH_DOCS)
             if target == "pg":
                 built.env.update({**server_env, "PGDATABASE": TEST_DATABASE})
-            built.elt("run", "--target", target)
+            built.elt("run", "--target", target, *run_args)
             if target == "pg":
                 with pg_connect(server_env, autocommit=True) as admin:
                     admin.execute(f'drop database if exists "{template_database}"')
@@ -350,6 +349,27 @@ def start_from_built_export(
                 admin.execute(f'drop database if exists "{template_database}" with (force)')
         except psycopg.OperationalError:
             pass  # the session's own server has stopped already, and its databases went with it
+
+
+@pytest.fixture(scope="session")
+def start_from_built_export(
+    tmp_path_factory: pytest.TempPathFactory, landed_export: Path, request
+) -> Iterator[BuiltExport]:
+    """start(target, workspace): what one `elt run` over the shared export leaves (_built_runs).
+    For tests whose subject comes after the export; the tests of `elt run` itself run it."""
+    yield from _built_runs(tmp_path_factory, request, "export", landed_export)
+
+
+@pytest.fixture(scope="session")
+def start_from_built_dirty_run(
+    tmp_path_factory: pytest.TempPathFactory, landed_dirty: Path, request
+) -> Iterator[BuiltExport]:
+    """start(target, workspace): what one `elt run --dirty` over the shared dirty landing (the
+    export and DIRTY_DAYS days of every source, docs step included) leaves (_built_runs). For
+    tests that read what that run did; the tests share one run per engine (one xdist group)."""
+    yield from _built_runs(
+        tmp_path_factory, request, "dirty_run", landed_dirty, "--days", DIRTY_DAYS, "--seed", DIRTY_SEED, "--dirty"
+    )
 
 
 Query = Callable[[str], list[tuple]]
@@ -432,6 +452,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.path.stem in MODULES_SHARING_A_WAREHOUSE_PER_ENGINE:
             item.add_marker(pytest.mark.xdist_group(f"{item.path.stem}-{engine_of(item) or 'any'}"))
+        elif "start_from_built_dirty_run" in getattr(item, "fixturenames", ()):
+            # One worker builds each engine's dirty run for every test that reads it.
+            item.add_marker(pytest.mark.xdist_group(f"built-dirty-run-{engine_of(item) or 'any'}"))
 
 
 _RELIABILITY_FILES_SELECTED = pytest.StashKey[set]()

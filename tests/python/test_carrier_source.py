@@ -175,12 +175,10 @@ def test_the_dirty_feed_refuses_events_and_cuts_a_file_off(landed_dirty: Path) -
 
 @pytest.mark.e2e
 def test_carrier_events_load_with_their_dirt_accounted_and_reconcile_with_the_erp(
-    engine, landed_dirty: Path, tmp_path: Path
+    engine, landed_dirty: Path, start_from_built_dirty_run
 ) -> None:
     target, workspace, query = engine
-    shutil.copytree(landed_dirty, tmp_path / "landing")
-    workspace.env["ELT_LANDING_DIR"] = str(tmp_path / "landing")
-    workspace.elt("run", "--target", target)
+    start_from_built_dirty_run(target, workspace)  # `elt run --dirty` over landed_dirty
     batches = carrier_batches(landed_dirty)
     cut_off = batches[2]
 

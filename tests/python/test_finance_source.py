@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import shutil
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -77,12 +76,10 @@ def expected_targets(landing: Path, loaded: set[str]) -> dict[tuple[date, str, s
 
 @pytest.mark.e2e
 def test_finance_targets_load_with_their_dirt_accounted_and_reach_the_report(
-    engine, landed_dirty: Path, tmp_path: Path
+    engine, landed_dirty: Path, start_from_built_dirty_run
 ) -> None:
     target, workspace, query = engine
-    shutil.copytree(landed_dirty, tmp_path / "landing")
-    workspace.env["ELT_LANDING_DIR"] = str(tmp_path / "landing")
-    workspace.elt("run", "--target", target)
+    start_from_built_dirty_run(target, workspace)  # `elt run --dirty` over landed_dirty
     export_day, revision, corrected = finance_batches(landed_dirty)
 
     # Every row of every finance delivery that loaded is in raw or in quarantine, with a reason.

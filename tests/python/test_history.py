@@ -130,7 +130,7 @@ def test_history_is_the_same_however_the_days_were_loaded(engine, landed_days: P
 
 def _land(landing_dir: Path, batch_id: str, rows: dict[str, list[dict]]) -> None:
     """A well-formed batch of hand-made rows, sealed with a manifest as the generator seals one."""
-    export_dir = sorted(path.parent for path in landing_dir.glob("*/manifest.json"))[0]
+    export_dir = erp_batches(landing_dir)[0]
     export = read_manifest(export_dir)
     batch_dir = landing_dir / batch_id
     batch_dir.mkdir()
@@ -158,7 +158,7 @@ def test_out_of_order_deliveries_follow_the_history_rule(engine, landed_export: 
     target, workspace, query = engine
     workspace.env["ELT_LANDING_DIR"] = str(workspace.root / "landing")
     shutil.copytree(landed_export, workspace.landing_dir)
-    export_dir = sorted(path.parent for path in workspace.landing_dir.glob("*/manifest.json"))[0]
+    export_dir = erp_batches(workspace.landing_dir)[0]
     customers = pq.read_table(export_dir / "customers.parquet").to_pylist()
     changed, kept = customers[0], customers[1]
     day_1 = read_manifest(export_dir).business_date + timedelta(days=1)

@@ -10,12 +10,11 @@ every mart must match its reference table in name, columns, types and rows.
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import DIRTY_DAYS, DIRTY_SEED, PROJECT_DIR, Query, warehouse_execute
+from conftest import PROJECT_DIR, Query, warehouse_execute
 from elt.bench.reference import reference_files, run_reference
 from elt.settings import Paths
 from fingerprints import WALL_CLOCK_COLUMNS
@@ -64,12 +63,11 @@ def differences(query: Query, tables: list[str]) -> dict[str, str]:
 
 @pytest.mark.e2e
 def test_reference_sql_builds_the_same_marts_as_dbt(
-    engine, landed_dirty: Path, monkeypatch: pytest.MonkeyPatch
+    engine, landed_dirty: Path, start_from_built_dirty_run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     target, workspace, query = engine
-    shutil.copytree(landed_dirty, workspace.root / "landing")
-    workspace.env["ELT_LANDING_DIR"] = str(workspace.root / "landing")
-    workspace.elt("run", "--target", target, "--days", DIRTY_DAYS, "--seed", DIRTY_SEED, "--dirty")
+    start_from_built_dirty_run(target, workspace)  # `elt run --dirty` over landed_dirty
+    workspace.env["ELT_LANDING_DIR"] = str(landed_dirty)
     deletes = query("select count(*) from raw.erp_order_lines where _op = 'delete'")[0][0]
     versions = query("select count(*) from marts.dim_customers where not is_current")[0][0]
     assert deletes > 0 and versions > 0, "the feed must cancel orders and change customers"

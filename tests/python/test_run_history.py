@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
-from conftest import DIRTY_DAYS, DIRTY_SEED, WITH_DOCS
 
 RAW_TABLES = (
     "erp_regions",
@@ -37,13 +34,13 @@ def file_rows(path: Path) -> int:
 
 
 @pytest.mark.e2e
-def test_a_run_records_its_batches_rows_quality_and_tests(engine, landed_dirty: Path) -> None:
+def test_a_run_records_its_batches_rows_quality_and_tests(
+    engine, landed_dirty: Path, start_from_built_dirty_run
+) -> None:
     target, workspace, query = engine
-    shutil.copytree(landed_dirty, workspace.root / "landing")
-    workspace.env["ELT_LANDING_DIR"] = str(workspace.root / "landing")
-    # The whole job, docs step included: the run records each of its stages.
-    workspace.env.update(WITH_DOCS)
-    workspace.elt("run", "--target", target, "--days", DIRTY_DAYS, "--seed", DIRTY_SEED, "--dirty")
+    # The whole job over the dirty feed, docs step included: the run records each of its stages.
+    start_from_built_dirty_run(target, workspace)
+    workspace.env["ELT_LANDING_DIR"] = str(landed_dirty)
 
     (row,) = query(
         "select status, batches_loaded, batches_failed, rows_in, rows_loaded, rows_quarantined, quarantine_rate, "

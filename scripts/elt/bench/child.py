@@ -3,11 +3,12 @@
     python -m elt.bench.child '<json spec>'
 
 The spec names the work: `pipeline` (load the first batches, the ERP's export and the other
-sources' deliveries; dbt build, publish; then, if daily batches are named, load, build and
-publish each in turn, the last one timed) or `reference` (load the first batches, then the
-hand-written SQL). Loader and dbt run in this one process, dbt in-process as `elt run`
-runs it, so the peak RSS the parent reads is that of "dbt and the loader". Prints one
-JSON line with the wall time of each stage and dbt's per-node timings.
+sources' deliveries of its day; dbt build, publish; then, if daily batches are named (a list
+per day, every source's), load, build and publish each day in turn, the last one timed) or
+`reference` (load the first batches, then the hand-written SQL). Loader and dbt run in
+this one process, dbt in-process as `elt run` runs it, so the peak RSS the parent reads is
+that of "dbt and the loader". Prints one JSON line with the wall time of each stage, the
+rows loaded and quarantined, and dbt's per-node timings.
 """
 
 from __future__ import annotations
@@ -59,10 +60,15 @@ def _publish(paths: Paths, target: str) -> float:
     return time.perf_counter() - started
 
 
-def _load(paths: Paths, target: str, *batch_ids: str) -> tuple[float, int]:
+def _load(paths: Paths, target: str, *batch_ids: str) -> tuple[float, dict[str, int]]:
+    """Seconds to load the batches, and their rows loaded and quarantined."""
     started = time.perf_counter()
     results = [result for batch_id in batch_ids for result in load_pending(target, paths, only_batch=batch_id)]
-    return time.perf_counter() - started, sum(result.rows_loaded for result in results)
+    rows = {
+        "rows_loaded": sum(result.rows_loaded for result in results),
+        "rows_quarantined": sum(result.rows_quarantined for result in results),
+    }
+    return time.perf_counter() - started, rows
 
 
 def main(spec: dict) -> dict:
@@ -70,7 +76,8 @@ def main(spec: dict) -> dict:
     target = spec["target"]
     stages: dict[str, float] = {}
     measured: dict = {"stages": stages}
-    stages["load"], measured["rows_loaded"] = _load(paths, target, *spec["first_batches"])
+    stages["load"], rows = _load(paths, target, *spec["first_batches"])
+    measured.update(rows)
     if spec["work"] == "reference":
         from elt.bench.reference import run_reference
 
@@ -82,12 +89,13 @@ def main(spec: dict) -> dict:
         *warm_up, daily_batch = spec["daily_batches"]
         # The days that bring the warehouse to its steady state (harness.steady_state_days).
         started = time.perf_counter()
-        for batch_id in warm_up:
-            _load(paths, target, batch_id)
+        for batch_ids in warm_up:
+            _load(paths, target, *batch_ids)
             _dbt_build(paths, target)
             _publish(paths, target)
         stages["warm_up_days"] = time.perf_counter() - started
-        stages["daily_load"], measured["daily_rows_loaded"] = _load(paths, target, daily_batch)
+        stages["daily_load"], rows = _load(paths, target, *daily_batch)
+        measured.update({f"daily_{name}": count for name, count in rows.items()})
         stages["daily_dbt_build"], measured["daily_dbt_nodes"] = _dbt_build(paths, target)
         stages["daily_publish"] = _publish(paths, target)
     return measured

@@ -347,6 +347,13 @@ def file_size_limited_to(limit: int) -> Callable[[], None]:
     return limit_file_size
 
 
+def erp_raw(query) -> dict[str, tuple]:
+    """The fingerprint of the ERP's raw tables, the source whose batch the fault stops."""
+    return {
+        name: value for name, value in warehouse_fingerprint(query, ("raw",)).items() if name.startswith("raw.erp_")
+    }
+
+
 @pytest.mark.parametrize("stage", ["load", "build"])
 def test_disk_full_on_the_duckdb_file(
     stage: str, workspace: Workspace, landed_days_with_a_repeated_change: Path, clean_run
@@ -358,7 +365,7 @@ def test_disk_full_on_the_duckdb_file(
     own files (its manifest and log stay under the file's size), so the failure is the warehouse's.
     """
     pipeline = built_export("dev", workspace, landed_days_with_a_repeated_change)
-    raw_before = warehouse_fingerprint(pipeline.query, ("raw",))
+    raw_before = erp_raw(pipeline.query)
     limit = 16 * 1024 if stage == "load" else workspace.duckdb_path.stat().st_size
 
     failed = pipeline.run(preexec=file_size_limited_to(limit))
@@ -368,7 +375,8 @@ def test_disk_full_on_the_duckdb_file(
     assert_every_ledger_batch_complete(pipeline.query)
     if stage == "load":
         assert f"batch {FIRST_DAILY_BATCH} failed" in failed.stderr
-        assert warehouse_fingerprint(pipeline.query, ("raw",)) == raw_before, "a half-written batch is in raw"
+        # (The other sources' small batches of that day may fit and load: their source is not held back.)
+        assert erp_raw(pipeline.query) == raw_before, "a half-written batch is in raw"
     else:
         assert f"`{SCHEDULED_BUILD}` failed on target dev" in failed.stderr
 

@@ -158,12 +158,16 @@ class Trial:
         return sorted(path.parent for path in self.source_landing.glob("*/manifest.json"))
 
     def land_next_day(self, reserved_too: bool = False) -> bool:
-        """Land the next day not landed yet, unless only reserved days are left; False when none was landed."""
+        """Land the next day not landed yet (every source's batches of that business date, as a
+        day's deliveries come), unless only reserved days are left; False when none was landed."""
         unlanded = [batch for batch in self.batches() if not (self.landing / batch.name).exists()]
-        if len(unlanded) <= (0 if reserved_too else self.days_reserved):
+        days = sorted({batch.name[:8] for batch in unlanded})
+        if len(days) <= (0 if reserved_too else self.days_reserved):
             return False
-        shutil.copytree(unlanded[0], self.landing / unlanded[0].name)
-        self.log.append(f"land {unlanded[0].name}")
+        for batch in unlanded:
+            if batch.name.startswith(days[0]):
+                shutil.copytree(batch, self.landing / batch.name)
+                self.log.append(f"land {batch.name}")
         return True
 
     def landed_dates(self) -> list[str]:
