@@ -241,7 +241,14 @@ def _advisory_lock(connection_kwargs: dict) -> Iterator[None]:
         if not locked:
             holder = _postgres_holder(connection) or "another session"
             raise _refusal(holder, _postgres_where(connection_kwargs))
-        yield
+        try:
+            yield
+        finally:
+            # Released here, not left to the connection's end: the server lets go of a closed
+            # connection's locks only when its backend exits, a moment after close() returns,
+            # and a command taking the lock right after this one would find it still held.
+            with suppress(psycopg.Error):
+                connection.execute("select pg_advisory_unlock(%s)", (POSTGRES_WAREHOUSE_LOCK_KEY,))
     finally:
         # If the server went away meanwhile the lock went with the connection: nothing to release.
         with suppress(psycopg.Error):

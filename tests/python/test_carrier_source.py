@@ -72,6 +72,11 @@ def expected_refusals(lines: list[str]) -> dict[int, list[str]]:
     return refusals
 
 
+def in_event_order(events: list[dict]) -> list[dict]:
+    """A shipment's events as fct_shipment_events numbers them: by event time, then id."""
+    return sorted(events, key=lambda event: (event["event_at"], event["event_id"]))
+
+
 def erp_order_lines(landing: Path) -> dict[tuple[int, int], dict]:
     """Each ERP order line as the landed ERP batches leave it (applied in order; deletes remove)."""
     state: dict[tuple[int, int], dict] = {}
@@ -80,7 +85,7 @@ def erp_order_lines(landing: Path) -> dict[tuple[int, int], dict]:
             path = batch / "order_lines.parquet"
             if not path.exists():
                 continue
-            rows = con.execute("select * from read_parquet($path)", {"path": str(path)}).fetch_arrow_table()
+            rows = con.execute("select * from read_parquet($path)", {"path": str(path)}).to_arrow_table()
             for row in rows.to_pylist():
                 key = (row["l_orderkey"], row["l_linenumber"])
                 if row.get("_op") == "delete":
@@ -216,7 +221,7 @@ def test_carrier_events_load_with_their_dirt_accounted_and_reconcile_with_the_er
         by_shipment[event["tracking_number"]].append(event)
     sequence = {}
     for shipment_events in by_shipment.values():
-        ordered = sorted(shipment_events, key=lambda event: (event["event_at"], event["event_id"]))
+        ordered = in_event_order(shipment_events)
         sequence.update({event["event_id"]: number for number, event in enumerate(ordered, start=1)})
     want = {
         event_id: (
@@ -243,7 +248,7 @@ def test_carrier_events_load_with_their_dirt_accounted_and_reconcile_with_the_er
     expected_shipments = {}
     erp_on_time: dict[str, bool | None] = {}
     for tracking_number, shipment_events in by_shipment.items():
-        ordered = sorted(shipment_events, key=lambda event: (event["event_at"], event["event_id"]))
+        ordered = in_event_order(shipment_events)
         delivered = next((day_of(event) for event in ordered if event["event_type"] == "delivered"), None)
         key = (ordered[0]["order_key"], ordered[0]["line_number"])
         commit, receipt = erp.get(key, (None, None))

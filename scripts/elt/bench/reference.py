@@ -1,7 +1,8 @@
 """The hand-written reference that `elt bench` times the dbt pipeline against.
 
-`benchmarks/reference/<engine>/*.sql` (engine: duckdb or postgres) rebuild the schema
-`reference_marts` straight from `raw.erp_*`: the same tables, columns and rows as dbt's
+`benchmarks/reference/<engine>/*.sql` (engine: duckdb or postgres), with the steps both
+engines run as written in `benchmarks/reference/portable/`, rebuild the schema
+`reference_marts` straight from raw: the same tables, columns and rows as dbt's
 `marts_build`, with no dbt, snapshots or staging views (tests/python/test_reference_sql.py
 checks it on both engines). They need nothing but raw: seed rows are written inline.
 The files run in name order on one connection, since later ones read the temp tables
@@ -26,12 +27,21 @@ REFERENCE_DIR = Path("benchmarks") / "reference"
 SCHEMA = "reference_marts"
 
 
+# SQL that both engines run as written (benchmarks/reference/portable/), merged by file name
+# with each engine's own: a step written once where the dialects agree.
+PORTABLE = "portable"
+
+
 def reference_files(project_dir: Path, engine: str) -> list[Path]:
-    """The engine's reference SQL files, in the order they run."""
-    files = sorted((project_dir / REFERENCE_DIR / engine).glob("*.sql"))
-    if not files:
+    """The engine's reference SQL files and the portable ones, in the order they run (by name)."""
+    own = sorted((project_dir / REFERENCE_DIR / engine).glob("*.sql"))
+    if not own:
         raise EltError(f"no reference SQL for {engine} in {project_dir / REFERENCE_DIR / engine}.")
-    return files
+    portable = sorted((project_dir / REFERENCE_DIR / PORTABLE).glob("*.sql"))
+    both = sorted({path.name for path in own} & {path.name for path in portable})
+    if both:
+        raise EltError(f"{both} are in both {REFERENCE_DIR / engine} and {REFERENCE_DIR / PORTABLE}; keep one of each.")
+    return sorted([*own, *portable], key=lambda path: path.name)
 
 
 def run_reference(target: str, paths: Paths) -> float:

@@ -97,7 +97,7 @@ class CarrierFeed:
 
     def advance(self, day: date, erp: duckdb.DuckDBPyConnection) -> None:
         """The ERP's state after `day` (its connection has table order_lines): send that day's file."""
-        lines = erp.execute(CARRIED_LINES).fetch_arrow_table()
+        lines = erp.execute(CARRIED_LINES).to_arrow_table()
         self.con.register("carried_lines", lines)
         self._learn(day)
         self.con.unregister("carried_lines")
@@ -222,7 +222,7 @@ class CarrierFeed:
             where delivery_day = date '{day}'
             order by md5(event_id), copy.number
             """
-        ).fetch_arrow_table()
+        ).to_arrow_table()
 
     def _tracking_number(self) -> str:
         line = "cast(order_key as varchar) || '-' || cast(line_number as varchar)"

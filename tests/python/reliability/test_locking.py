@@ -164,3 +164,27 @@ def test_a_duckdb_file_held_by_another_process_is_reported_as_such(workspace: Wo
     assert f"could not open {workspace.duckdb_path}: another process holds its lock" in said, said
     assert f"PID {other.pid})" in said, said
     assert "node(s) failed" not in said, said
+
+
+def test_the_lock_is_free_the_moment_its_holder_lets_go(engine) -> None:
+    """Commands run back to back (a script's, the bench's loads of one day) each find the lock
+    free: a holder has let go when it returns, not a moment later when its connection ends."""
+    target, workspace, _ = engine
+    script = (
+        "from elt.locking import warehouse_lock\n"
+        "from elt.settings import Paths\n"
+        "paths = Paths.resolve()\n"
+        "for _ in range(200):\n"
+        f"    with warehouse_lock({target!r}, paths):\n"
+        "        pass\n"
+        "print('all 200 taken')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=workspace.root,
+        env=workspace.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "all 200 taken"), done.stderr[-2000:]
