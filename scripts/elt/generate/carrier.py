@@ -187,12 +187,14 @@ class CarrierFeed:
 
     def _send(self, day: date) -> None:
         """The day's file, unless it is landed already (or the carrier has nothing to say that day)."""
-        records = self._records(day)
-        self.con.execute(f"delete from outbox where delivery_day <= date '{day}'")
         landed = sorted(self.landing_dir.glob(f"{day:%Y%m%d}-{CARRIER}*/{MANIFEST_NAME}"))
         if landed:
             self.results += [(read_manifest(path.parent), False) for path in landed]
-            return
+        else:
+            self._land_day(day, self._records(day))
+        self.con.execute(f"delete from outbox where delivery_day <= date '{day}'")
+
+    def _land_day(self, day: date, records: pa.Table) -> None:
         if not records.num_rows:
             return
         after_export = (day - self.first_day).days

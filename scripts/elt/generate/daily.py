@@ -374,6 +374,15 @@ def _apply(state: ErpState) -> None:
     con.execute("insert into part_suppliers select * from day_part_suppliers")
 
 
+def _advance(
+    state: ErpState, business_date: date, on_day: Callable[[date, duckdb.DuckDBPyConnection], None] | None
+) -> None:
+    """Move the ERP's state past the day, then show it to whoever follows the ERP day by day."""
+    _apply(state)
+    if on_day:
+        on_day(business_date, state.con)
+
+
 def generate_days(
     landing_dir: Path,
     export: Manifest,
@@ -405,18 +414,14 @@ def generate_days(
             _send_all_new(state)
         if (landing_dir / batch_id / "manifest.json").is_file():
             # Already landed: the state must still move past it so later days match.
-            _apply(state)
-            if on_day:
-                on_day(business_date, state.con)
+            _advance(state, business_date, on_day)
             results.append((read_manifest(landing_dir / batch_id), False))
             continue
         work_dir = landing_dir / f".{batch_id}-in-progress"
         shutil.rmtree(work_dir, ignore_errors=True)
         work_dir.mkdir(parents=True)
         written = [name for name in DAILY_ENTITIES if _write_entity(state, name, work_dir)]
-        _apply(state)
-        if on_day:
-            on_day(business_date, state.con)
+        _advance(state, business_date, on_day)
         if dirty:
             report.injections += late_arrival_injections(batch_id, late_lines, late_headers)
             report.injections += _spoil_files(work_dir, written, seed, day, batch_id)
