@@ -16,11 +16,11 @@ from collections import Counter, defaultdict
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from batches import erp_batches
 from conftest import TEST_DAYS, TEST_SEED, make_workspace
+from expected import replay
 
 EVENT_TYPES = {"picked_up", "in_transit", "exception", "delivered"}
 UTC_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z?")
@@ -77,24 +77,6 @@ def in_event_order(events: list[dict]) -> list[dict]:
     return sorted(events, key=lambda event: (event["event_at"], event["event_id"]))
 
 
-def erp_order_lines(landing: Path) -> dict[tuple[int, int], dict]:
-    """Each ERP order line as the landed ERP batches leave it (applied in order; deletes remove)."""
-    state: dict[tuple[int, int], dict] = {}
-    with duckdb.connect() as con:
-        for batch in erp_batches(landing):
-            path = batch / "order_lines.parquet"
-            if not path.exists():
-                continue
-            rows = con.execute("select * from read_parquet($path)", {"path": str(path)}).to_arrow_table()
-            for row in rows.to_pylist():
-                key = (row["l_orderkey"], row["l_linenumber"])
-                if row.get("_op") == "delete":
-                    state.pop(key, None)
-                else:
-                    state[key] = row
-    return state
-
-
 def test_a_day_of_the_feed_depends_only_on_the_days_before_it(tmp_path: Path, landed_export: Path, landed_days: Path):
     """Landing one day, then the rest, gives the files of landing them all at once, byte for byte."""
     stepwise = make_workspace(tmp_path)
@@ -141,7 +123,7 @@ def test_the_feed_is_out_of_order_late_and_repeated_and_follows_the_erp(landed_d
     # The carrier's scans agree with the ERP's order lines: it carries TRUCK and RAIL freight,
     # picks up on the ERP's ship date, and delivers on or before the receipt date the ERP
     # holds (on it, unless the ERP completed the order after its delivery).
-    lines = erp_order_lines(landed_days)
+    lines = replay(landed_days, "order_lines", ("l_orderkey", "l_linenumber"))
     events = {event["event_id"]: event for file in files for event in file}.values()
     assert {lines[(event["order_key"], event["line_number"])]["l_shipmode"] for event in events} <= CARRIED_MODES
     picked_up = [event for event in events if event["event_type"] == "picked_up"]
