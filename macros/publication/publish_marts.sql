@@ -4,10 +4,11 @@
     dbt builds and tests the marts in the schema marts_build, which consumers never read.
     publish_marts puts every mart into a new version schema marts_v<N> (a copy, or for the
     large incremental marts a view of their row versions: published_history.sql) and
-    re-points the views in the consumer schema `marts` to it, all in one transaction, so a
-    reader sees either the old version or the new one, never a mix. Personal data is masked
-    in those views (mask_pii), and on PostgreSQL the reporter role gets select on them and
-    nothing else. rollback_marts re-points the views to an earlier version still kept.
+    re-points the views in the consumer schemas `marts` and `marts_pii` to it, all in one
+    transaction, so a reader sees either the old version or the new one, never a mix.
+    Personal data is masked in `marts` (mask_pii) and shown in `marts_pii`; on PostgreSQL
+    the reporter role gets select on `marts` and nothing else, reporter_pii on both.
+    rollback_marts re-points the views to an earlier version still kept.
 
     It publishes only what was audited (docs/decisions/0023): every mart's tests must have
     passed on the very builds marts_build holds, as the warehouse records them
@@ -77,33 +78,45 @@
 {% endmacro %}
 
 
-{#- The statements that point every consumer view at one version schema's tables. -#}
+{% macro pii_consumer_schema() %}
+    {{ return(var('schema_prefix', '') ~ 'marts_pii') }}
+{% endmacro %}
+
+
+{#
+    The statements that point every consumer view at one version schema's tables: in
+    `marts` with personal data masked, in `marts_pii` (for the roles that may read it) as it
+    is. Both leave out the build's own bookkeeping columns (var build_internal_columns).
+#}
 {% macro repoint_consumer_views(models, schema_name) %}
-    {% set consumer = consumer_schema() %}
     {% set statements = [] %}
-    {% for node in models %}
-        {% set existing = adapter.get_relation(database=target.database, schema=consumer, identifier=node.name) %}
-        {% if existing is not none and not existing.is_view %}
-            {#- A table left by a warehouse built before write-audit-publish. -#}
-            {% do statements.append('drop table ' ~ consumer ~ '.' ~ node.name) %}
-        {% else %}
-            {% do statements.append('drop view if exists ' ~ consumer ~ '.' ~ node.name) %}
-        {% endif %}
-        {% set source = api.Relation.create(database=target.database, schema=schema_name, identifier=node.name) %}
-        {% set select_list = [] %}
-        {% for column in adapter.get_columns_in_relation(source) %}
-            {% set declared = node.columns.get(column.name, {}) %}
-            {% set meta = declared.get('meta', {}) if declared else {} %}
-            {% if meta.get('contains_pii') %}
-                {% do select_list.append(mask_pii(adapter.quote(column.name)) ~ ' as ' ~ adapter.quote(column.name)) %}
+    {% set internal = var('build_internal_columns', []) %}
+    {% for consumer, masked in [(consumer_schema(), true), (pii_consumer_schema(), false)] %}
+        {% do statements.append('create schema if not exists ' ~ consumer) %}
+        {% for node in models %}
+            {% set existing = adapter.get_relation(database=target.database, schema=consumer, identifier=node.name) %}
+            {% if existing is not none and not existing.is_view %}
+                {#- A table left by a warehouse built before write-audit-publish. -#}
+                {% do statements.append('drop table ' ~ consumer ~ '.' ~ node.name) %}
             {% else %}
-                {% do select_list.append(adapter.quote(column.name)) %}
+                {% do statements.append('drop view if exists ' ~ consumer ~ '.' ~ node.name) %}
             {% endif %}
+            {% set source = api.Relation.create(database=target.database, schema=schema_name, identifier=node.name) %}
+            {% set select_list = [] %}
+            {% for column in adapter.get_columns_in_relation(source) if column.name not in internal %}
+                {% set declared = node.columns.get(column.name, {}) %}
+                {% set meta = declared.get('meta', {}) if declared else {} %}
+                {% if masked and meta.get('contains_pii') %}
+                    {% do select_list.append(mask_pii(adapter.quote(column.name)) ~ ' as ' ~ adapter.quote(column.name)) %}
+                {% else %}
+                    {% do select_list.append(adapter.quote(column.name)) %}
+                {% endif %}
+            {% endfor %}
+            {% do statements.append(
+                'create view ' ~ consumer ~ '.' ~ node.name ~ ' as select ' ~ select_list | join(', ')
+                ~ ' from ' ~ schema_name ~ '.' ~ node.name
+            ) %}
         {% endfor %}
-        {% do statements.append(
-            'create view ' ~ consumer ~ '.' ~ node.name ~ ' as select ' ~ select_list | join(', ')
-            ~ ' from ' ~ schema_name ~ '.' ~ node.name
-        ) %}
     {% endfor %}
     {{ return(statements) }}
 {% endmacro %}
@@ -182,7 +195,6 @@
 
     {% do begin_publication_transaction() %}
     {% do run_write('create schema ' ~ schema_name) %}
-    {% do run_write('create schema if not exists ' ~ consumer_schema()) %}
     {% for node in models %}
         {% if is_published_by_row_versions(node) %}
             {% set history_table = publish_row_versions(node, build_schema, version) %}

@@ -5,6 +5,8 @@
       transformer  reads raw, writes staging, intermediate, snapshots, reference, marts_build,
                    the version schemas marts_v<N> and the consumer schema marts, and the publish log
       reporter     reads the views in marts, with personal data masked; nothing else
+      reporter_pii a reporter that may also read personal data: the views in marts_pii,
+                   unmasked (docs/security.md lists the masked columns)
 
     They are group roles without login: people and services log in as their own users and
     are granted one of them, and `elt` switches to it (SET ROLE) so every object is owned by
@@ -41,16 +43,21 @@
     {% set loader = warehouse_role('loader') %}
     {% set transformer = warehouse_role('transformer') %}
     {% set reporter = warehouse_role('reporter') %}
+    {% set reporter_pii = warehouse_role('reporter_pii') %}
     {% set database = adapter.quote(target.database) %}
-    {% set transformer_schemas = ['staging', 'intermediate', 'snapshots', 'reference', 'marts_build', 'marts'] %}
-    {% for role in [loader, transformer, reporter] %}
+    {% set transformer_schemas = [
+        'staging', 'intermediate', 'snapshots', 'reference', 'marts_build', 'marts', 'marts_pii'
+    ] %}
+    {% for role in [loader, transformer, reporter, reporter_pii] %}
         {% if not role_exists(role) %}
             {% do run_write('create role ' ~ role ~ ' nologin') %}
         {% endif %}
     {% endfor %}
     {#- Only the two writers may create schemas: the transformer creates marts_v<N> as it publishes. -#}
     {% do run_write('revoke create on database ' ~ database ~ ' from public') %}
-    {% do run_write('grant connect on database ' ~ database ~ ' to ' ~ loader ~ ', ' ~ transformer ~ ', ' ~ reporter) %}
+    {% do run_write(
+        'grant connect on database ' ~ database ~ ' to ' ~ [loader, transformer, reporter, reporter_pii] | join(', ')
+    ) %}
     {% do run_write('grant create on database ' ~ database ~ ' to ' ~ loader ~ ', ' ~ transformer) %}
     {% for schema in ['raw', 'audit'] %}
         {% do run_write('create schema if not exists ' ~ schema ~ ' authorization ' ~ loader) %}
@@ -73,8 +80,11 @@
     ) %}
     {#- The reporter reaches the consumer schema only; publish_marts grants select on its views. -#}
     {% do run_write('grant usage on schema marts to ' ~ reporter) %}
+    {#- reporter_pii is a reporter too, and reaches the unmasked views besides. -#}
+    {% do run_write('grant ' ~ reporter ~ ' to ' ~ reporter_pii) %}
+    {% do run_write('grant usage on schema marts_pii to ' ~ reporter_pii) %}
     {% do adapter.commit() %}
-    {{ log('Roles ' ~ [loader, transformer, reporter] | join(', ') ~ ' are set up on database ' ~ target.database
+    {{ log('Roles ' ~ [loader, transformer, reporter, reporter_pii] | join(', ') ~ ' are set up on database ' ~ target.database
         ~ '. Grant them to login users: grant ' ~ loader ~ ' to <user>; and so on (docs/security.md).', info=true) }}
 {% endmacro %}
 
@@ -91,9 +101,18 @@
 
 {% macro postgres__grant_published_marts(schema_name) %}
     {% set reporter = warehouse_role('reporter') %}
+    {% set reporter_pii = warehouse_role('reporter_pii') %}
     {% if role_exists(reporter) %}
         {% do run_write('grant usage on schema ' ~ consumer_schema() ~ ' to ' ~ reporter) %}
         {% do run_write('grant select on all tables in schema ' ~ consumer_schema() ~ ' to ' ~ reporter) %}
+        {#- Only reporter_pii reads the unmasked views; nobody else is granted anything there. -#}
+        {% do run_write('revoke all on schema ' ~ pii_consumer_schema() ~ ' from public') %}
+        {% if role_exists(reporter_pii) %}
+            {% do run_write('grant usage on schema ' ~ pii_consumer_schema() ~ ' to ' ~ reporter_pii) %}
+            {% do run_write(
+                'grant select on all tables in schema ' ~ pii_consumer_schema() ~ ' to ' ~ reporter_pii
+            ) %}
+        {% endif %}
         {#- The version schema is reached through the views (they run as their owner), never directly. -#}
         {% do run_write('revoke all on schema ' ~ schema_name ~ ' from public') %}
         {% if adapter.check_schema_exists(target.database, history_schema()) %}

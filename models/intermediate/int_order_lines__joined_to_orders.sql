@@ -33,6 +33,8 @@ joined as (
         order_lines.return_flag,
         order_lines.line_status,
         order_lines.ship_mode,
+        order_lines.ship_instructions,
+        order_lines.line_comment,
         -- When the line's and the order's latest versions came: apart, an incremental run
         -- of the fact can filter each table where it is read rather than join every line
         -- with its order first.

@@ -1,4 +1,4 @@
--- The fact's quantity, net revenue (to the cent) and order count, and fct_orders' order
+-- The fact's quantity, net revenue (exact, unrounded) and order count, and fct_orders' order
 -- count, equal what the raw layer holds: the latest version of every order line that is
 -- not deleted and whose order exists and is not deleted, computed here straight from raw,
 -- without staging's macros.
@@ -36,7 +36,7 @@ expected as (
 
     select
         sum(raw_lines.l_quantity) as total_quantity,
-        sum(round(raw_lines.l_extendedprice * (1 - raw_lines.l_discount), 2)) as total_net_revenue,
+        sum(raw_lines.l_extendedprice * (1 - raw_lines.l_discount)) as total_net_revenue,
         count(distinct raw_lines.l_orderkey) as order_count
     from raw_lines
     inner join raw_orders

@@ -372,6 +372,22 @@ def start_from_built_dirty_run(
     )
 
 
+# The TPC-H questions are checked at the smallest scale at which each of the 22 has an answer
+# (at SF 0.01 Q17 finds no line), over the export and a few dirty days of history.
+TPCH_SCALE_FACTOR = "0.1"
+TPCH_DAYS = "2"
+
+
+@pytest.fixture(scope="session")
+def start_from_built_tpch_run(tmp_path_factory: pytest.TempPathFactory, request) -> Iterator[BuiltExport]:
+    """start(target, workspace): what one `elt run --dirty` over an SF TPCH_SCALE_FACTOR export and
+    TPCH_DAYS dirty days leaves (_built_runs); landed when first asked for, once per worker."""
+    root = tmp_path_factory.mktemp("landing-tpch")
+    history = ("--scale-factor", TPCH_SCALE_FACTOR, "--days", TPCH_DAYS, "--seed", DIRTY_SEED, "--dirty")
+    make_workspace(root).elt("generate", *history)
+    yield from _built_runs(tmp_path_factory, request, "tpch_run", root / "landing", *history)
+
+
 Query = Callable[[str], list[tuple]]
 
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-
-CENT = Decimal("0.01")
 
 __all__ = [
     "deliveries",
@@ -28,7 +26,7 @@ def parquet_rows(path: Path) -> int:
 
 
 def net_revenue_total(order_lines_path: Path) -> Decimal:
-    """Sum over lines of extended_price * (1 - discount), each rounded half-up to the cent."""
+    """Sum over lines of extended_price * (1 - discount), exact."""
     table = pq.read_table(order_lines_path, columns=["l_extendedprice", "l_discount"])
     prices = table.column("l_extendedprice").to_pylist()
     discounts = table.column("l_discount").to_pylist()
@@ -36,9 +34,8 @@ def net_revenue_total(order_lines_path: Path) -> Decimal:
 
 
 def net_revenue_of(lines: Iterable[tuple[Decimal, Decimal]]) -> Decimal:
-    """Sum over (extended price, discount) pairs of the net revenue, each rounded half-up to the cent."""
-    net = ((price * (1 - discount)).quantize(CENT, rounding=ROUND_HALF_UP) for price, discount in lines)
-    return sum(net, Decimal(0))
+    """Sum over (extended price, discount) pairs of the net revenue, exact (no line is rounded)."""
+    return sum((price * (1 - discount) for price, discount in lines), Decimal(0))
 
 
 def distinct_count(path: Path, column: str) -> int:

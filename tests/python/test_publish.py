@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+import yaml
 
 from batches import land_batch
 from conftest import PROJECT_DIR, warehouse_execute
@@ -17,8 +18,22 @@ from fingerprints import content_fingerprint, relation_fingerprint
 PII_COLUMNS = ("customer_name", "customer_address", "customer_phone")
 
 
-def published_marts(query) -> list[str]:
-    rows = query("select table_name from information_schema.tables where table_schema = 'marts' order by table_name")
+# What the build keeps for itself (dbt_project.yml's build_internal_columns): no consumer view shows it.
+INTERNAL_COLUMNS = frozenset({"built_at", "last_changed_date"})
+
+
+def published_marts(query, schema: str = "marts") -> list[str]:
+    rows = query(
+        f"select table_name from information_schema.tables where table_schema = '{schema}' order by table_name"
+    )
+    return [row[0] for row in rows]
+
+
+def columns_of(query, schema: str, table: str) -> list[str]:
+    rows = query(
+        "select column_name from information_schema.columns "
+        f"where table_schema = '{schema}' and table_name = '{table}' order by ordinal_position"
+    )
     return [row[0] for row in rows]
 
 
@@ -78,6 +93,17 @@ def test_consumers_see_only_tested_versions_and_rollback_is_quick(engine, landed
         real = query(f"select count(distinct {column}) from marts_build.dim_customers where customer_id <> -1")
         assert masked[0][1] == 1 and real[0][0] > 1, column
         assert query(f"select distinct {column} from marts.dim_customers where customer_id <> -1") == [("***",)]
+    # marts_pii shows the same views unmasked, for the roles that may read personal data; neither
+    # consumer schema shows the build's bookkeeping columns.
+    assert published_marts(query, "marts_pii") == published_marts(query)
+    for name in published_marts(query):
+        built = columns_of(query, "marts_build", name)
+        business = [column for column in built if column not in INTERNAL_COLUMNS]
+        assert columns_of(query, "marts", name) == columns_of(query, "marts_pii", name) == business, name
+        assert relation_fingerprint(query, f"marts_pii.{name}", business) == relation_fingerprint(
+            query, f"marts_build.{name}", business
+        ), name
+    assert any(set(columns_of(query, "marts_build", name)) >= INTERNAL_COLUMNS for name in published_marts(query))
 
     # Older versions are dropped beyond the three kept; the live one never is. Each version
     # is a new build (publishing the live builds again publishes nothing: decision 0023).
@@ -246,3 +272,26 @@ def test_incremental_marts_are_published_by_row_versions(engine, start_from_buil
     assert f"cannot publish {lines}" in " ".join((refused.stdout + refused.stderr).split())
     assert live_version(query) == live
     assert relation_fingerprint(query, f"marts.{lines}") == at_second
+
+
+def test_the_security_doc_lists_every_masked_column() -> None:
+    """docs/security.md's table of masked columns is the YAML's contains_pii marks, no more and no less."""
+    marked: dict[str, list[str]] = {}
+    for path in sorted((PROJECT_DIR / "models" / "marts").rglob("*.yml")):
+        for model in yaml.safe_load(path.read_text()).get("models", []):
+            columns = [
+                column["name"]
+                for column in model.get("columns", [])
+                if {**column.get("meta", {}), **column.get("config", {}).get("meta", {})}.get("contains_pii")
+            ]
+            if columns:
+                marked[model["name"]] = columns
+    assert marked, "no mart column is marked as personal data"
+    section = (PROJECT_DIR / "docs" / "security.md").read_text().split("## Personal data", 1)[1]
+    listed: dict[str, list[str]] = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 2 and cells[0].startswith(("`dim_", "`fct_", "`rpt_")):
+            for model in cells[0].split(","):
+                listed[model.strip(" `")] = [column.strip(" `") for column in cells[1].split(",")]
+    assert listed == marked

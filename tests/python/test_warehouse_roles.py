@@ -2,7 +2,8 @@
 
 The pipeline runs as two login users, one holding `loader` and one holding `transformer`;
 a third login user holding `reporter` then proves it reaches the published marts, with
-personal data masked, and nothing else.
+personal data masked, and nothing else; a fourth, holding `reporter_pii`, reads the same
+marts unmasked in `marts_pii`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ PII_COLUMNS = ("customer_name", "customer_address", "customer_phone")
 def login_users(postgres_database: dict[str, str]) -> Iterator[dict[str, tuple[str, str]]]:
     """One login user per warehouse role: {role: (user, password)}; dropped afterwards."""
     suffix = uuid.uuid4().hex[:8]
-    users = {role: (f"{role}_login_{suffix}", secrets.token_hex(16)) for role in ("loader", "transformer", "reporter")}
+    users = {
+        role: (f"{role}_login_{suffix}", secrets.token_hex(16))
+        for role in ("loader", "transformer", "reporter", "reporter_pii")
+    }
     with pg_connect(postgres_database, autocommit=True) as admin:
         for user, password in users.values():
             admin.execute(
@@ -84,11 +88,14 @@ def test_each_role_does_its_job_and_nothing_more(workspace, postgres_database, l
         owners = dict(
             admin.execute(
                 "select nspname, pg_get_userbyid(nspowner) from pg_namespace "
-                "where nspname in ('raw', 'audit', 'staging', 'marts_build', 'marts', 'marts_v1')"
+                "where nspname in ('raw', 'audit', 'staging', 'marts_build', 'marts', 'marts_pii', 'marts_v1')"
             ).fetchall()
         )
         built_lines = admin.execute("select count(*) from marts_build.fct_order_lines").fetchone()[0]
         real_names = admin.execute("select count(distinct customer_name) from marts_v1.dim_customers").fetchone()[0]
+        real_customers = admin.execute(
+            f"select customer_id, {', '.join(PII_COLUMNS)} from marts_build.dim_customers order by customer_id"
+        ).fetchall()
     # Objects belong to the group roles, not to whoever logged in.
     assert owners == {
         "raw": "loader",
@@ -96,6 +103,7 @@ def test_each_role_does_its_job_and_nothing_more(workspace, postgres_database, l
         "staging": "transformer",
         "marts_build": "transformer",
         "marts": "transformer",
+        "marts_pii": "transformer",
         "marts_v1": "transformer",
     }
 
@@ -119,6 +127,8 @@ def test_each_role_does_its_job_and_nothing_more(workspace, postgres_database, l
             "raw.erp_customers",
             "audit.load_batches",
             "audit.publish_log",
+            "marts_pii.dim_customers",
+            "marts_pii.fct_order_lines",
         ):
             assert refused(reporter, f"select * from {relation} limit 1"), relation
         for statement in (
@@ -129,6 +139,26 @@ def test_each_role_does_its_job_and_nothing_more(workspace, postgres_database, l
             "drop view marts.fct_orders",
         ):
             assert refused(reporter, statement), statement
+
+    pii_user, pii_password = login_users["reporter_pii"]
+    with connect_as(postgres_database, pii_user, pii_password) as reporter_pii:
+        # Reads personal data, unmasked, in marts_pii, and the masked marts as any reporter does...
+        assert (
+            reporter_pii.execute(
+                f"select customer_id, {', '.join(PII_COLUMNS)} from marts_pii.dim_customers order by customer_id"
+            ).fetchall()
+            == real_customers
+        )
+        assert reporter_pii.execute("select count(*) from marts.fct_order_lines").fetchone()[0] == built_lines
+        # ...and still nothing behind the views, and writes nothing.
+        for statement in (
+            "select * from marts_v1.dim_customers limit 1",
+            "select * from marts_build.dim_customers limit 1",
+            "select * from raw.erp_customers limit 1",
+            "delete from marts_pii.dim_customers",
+            "create table marts_pii.scratch (id integer)",
+        ):
+            assert refused(reporter_pii, statement), statement
 
     with connect_as(postgres_database, loader_user, loader_password) as loader:
         loader.execute("set role loader")

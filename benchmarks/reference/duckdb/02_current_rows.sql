@@ -10,6 +10,10 @@ with ranked as (
         o_orderstatus as order_status_code,
         o_orderdate as order_date,
         o_orderpriority as order_priority,
+        o_shippriority as ship_priority,
+        o_totalprice as order_total_price,
+        o_clerk as clerk_name,
+        o_comment as order_comment,
         _business_date as source_business_date,
         _op,
         row_number() over (
@@ -26,6 +30,10 @@ select
     order_status_code,
     order_date,
     order_priority,
+    ship_priority,
+    order_total_price,
+    clerk_name,
+    order_comment,
     source_business_date
 from ranked
 where version_rank = 1 and _op <> 'delete';
@@ -48,6 +56,8 @@ with ranked as (
         l_commitdate as commit_date,
         l_receiptdate as receipt_date,
         l_shipmode as ship_mode,
+        l_shipinstruct as ship_instructions,
+        l_comment as line_comment,
         _business_date as source_business_date,
         _op,
         row_number() over (
@@ -73,6 +83,8 @@ select
     commit_date,
     receipt_date,
     ship_mode,
+    ship_instructions,
+    line_comment,
     source_business_date
 from ranked
 where version_rank = 1 and _op <> 'delete';

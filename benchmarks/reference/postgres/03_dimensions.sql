@@ -126,6 +126,7 @@ with daily_versions as (
         c_phone as customer_phone,
         c_mktsegment as market_segment,
         c_acctbal as account_balance,
+        c_comment as customer_comment,
         c_nationkey as nation_id,
         _business_date as version_date,
         _op = 'delete' as is_deleted,
@@ -192,6 +193,7 @@ known as (
         versions.market_segment,
         cast(segments.segment_name as varchar) as market_segment_name,
         versions.account_balance,
+        versions.customer_comment,
         versions.nation_id,
         nations.nation_name,
         nations.region_name,
@@ -217,6 +219,7 @@ unknown_member as (
         cast(null as varchar) as market_segment,
         cast('Unknown' as varchar) as market_segment_name,
         cast(null as decimal(15, 2)) as account_balance,
+        cast(null as varchar) as customer_comment,
         cast(-1 as bigint) as nation_id,
         cast('Unknown' as varchar) as nation_name,
         cast('Unknown' as varchar) as region_name,
@@ -239,6 +242,7 @@ with daily_versions as (
         s_address as supplier_address,
         s_phone as supplier_phone,
         s_acctbal as account_balance,
+        s_comment as supplier_comment,
         s_nationkey as nation_id,
         _business_date as version_date,
         _op = 'delete' as is_deleted,
@@ -291,6 +295,7 @@ known as (
         versions.supplier_address,
         versions.supplier_phone,
         versions.account_balance,
+        versions.supplier_comment,
         versions.nation_id,
         nations.nation_name,
         nations.region_name,
@@ -312,6 +317,7 @@ unknown_member as (
         cast(null as varchar) as supplier_address,
         cast(null as varchar) as supplier_phone,
         cast(null as decimal(15, 2)) as account_balance,
+        cast(null as varchar) as supplier_comment,
         cast(-1 as bigint) as nation_id,
         cast('Unknown' as varchar) as nation_name,
         cast('Unknown' as varchar) as region_name,
@@ -337,6 +343,7 @@ with daily_versions as (
         p_size as part_size,
         p_container as container,
         p_retailprice as retail_price,
+        p_comment as part_comment,
         _business_date as version_date,
         _op = 'delete' as is_deleted,
         row_number() over (
@@ -391,6 +398,7 @@ known as (
         part_size,
         container,
         retail_price,
+        part_comment,
         valid_from,
         valid_to,
         valid_to = cast('9999-12-31' as date) as is_current
@@ -410,6 +418,7 @@ unknown_member as (
         cast(null as integer) as part_size,
         cast(null as varchar) as container,
         cast(null as decimal(15, 2)) as retail_price,
+        cast(null as varchar) as part_comment,
         cast('1900-01-01' as date) as valid_from,
         cast('9999-12-31' as date) as valid_to,
         true as is_current
@@ -420,15 +429,17 @@ select * from known
 union all
 select * from unknown_member;
 
--- What each supplier charged for each part, version by version, for the facts' gross
--- margin: the same history as the dimensions, keyed by (part, supplier).
-create unlogged table supply_cost_versions as
+-- Every version of every supplier offer (units available, supply cost): the same history
+-- as the dimensions, keyed by (part, supplier).
+create table reference_marts.dim_supplier_offers as
 with daily_versions as (
 
     select
         ps_partkey as part_id,
         ps_suppkey as supplier_id,
+        ps_availqty as available_quantity,
         ps_supplycost as supply_cost,
+        ps_comment as offer_comment,
         _business_date as version_date,
         _op = 'delete' as is_deleted,
         row_number() over (
@@ -449,20 +460,51 @@ ranged as (
     from daily_versions
     where rank_in_day = 1
 
+),
+
+versions as (
+
+    select
+        *,
+        case
+            when row_number() over (partition by part_id, supplier_id order by version_date) = 1
+                then cast('1900-01-01' as date)
+            else version_date
+        end as valid_from
+    from ranged
+    where not is_deleted
+
 )
 
+select
+    cast(
+        md5(
+            coalesce(cast(part_id as varchar), '_null_')
+            || '|'
+            || coalesce(cast(supplier_id as varchar), '_null_')
+            || '|'
+            || coalesce(cast(valid_from as varchar), '_null_')
+        ) as varchar
+    ) as supplier_offer_sk,
+    part_id,
+    supplier_id,
+    available_quantity,
+    supply_cost,
+    offer_comment,
+    valid_from,
+    valid_to,
+    valid_to = cast('9999-12-31' as date) as is_current
+from versions;
+
+-- What each supplier charged for each part, version by version, for the facts' gross margin.
+create unlogged table supply_cost_versions as
 select
     part_id,
     supplier_id,
     supply_cost,
-    case
-        when row_number() over (partition by part_id, supplier_id order by version_date) = 1
-            then cast('1900-01-01' as date)
-        else version_date
-    end as valid_from,
+    valid_from,
     valid_to
-from ranged
-where not is_deleted;
+from reference_marts.dim_supplier_offers;
 
 analyze supply_cost_versions;
 
@@ -482,6 +524,7 @@ select
     market_segment,
     market_segment_name,
     account_balance,
+    customer_comment,
     nation_id,
     nation_name,
     region_name,
@@ -499,6 +542,7 @@ select
     supplier_address,
     supplier_phone,
     account_balance,
+    supplier_comment,
     nation_id,
     nation_name,
     region_name,
@@ -507,6 +551,20 @@ select
     is_current
 from reference_marts.dim_suppliers
 where is_current and supplier_id <> -1;
+
+create view reference_marts.dim_supplier_offers_current as
+select
+    supplier_offer_sk,
+    part_id,
+    supplier_id,
+    available_quantity,
+    supply_cost,
+    offer_comment,
+    valid_from,
+    valid_to,
+    is_current
+from reference_marts.dim_supplier_offers
+where is_current;
 
 create view reference_marts.dim_parts_current as
 select
@@ -519,6 +577,7 @@ select
     part_size,
     container,
     retail_price,
+    part_comment,
     valid_from,
     valid_to,
     is_current

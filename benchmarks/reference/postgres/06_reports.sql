@@ -9,8 +9,8 @@ select
     customers.market_segment_name,
     cast(count(*) as integer) as order_count,
     cast(sum(orders.line_count) as integer) as line_count,
-    cast(sum(orders.net_revenue) as decimal(18, 2)) as net_revenue,
-    cast(sum(orders.gross_margin) as decimal(18, 2)) as gross_margin
+    cast(round(sum(orders.net_revenue), 2) as decimal(18, 2)) as net_revenue,
+    cast(round(sum(orders.gross_margin), 2) as decimal(18, 2)) as gross_margin
 from reference_marts.fct_orders as orders
 inner join reference_marts.dim_customers as customers
     on orders.customer_sk = customers.customer_sk

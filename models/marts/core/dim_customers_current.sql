@@ -10,6 +10,7 @@ select
     market_segment,
     market_segment_name,
     account_balance,
+    customer_comment,
     nation_id,
     nation_name,
     region_name,

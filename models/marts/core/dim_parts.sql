@@ -18,6 +18,7 @@ known as (
         part_size,
         container,
         retail_price,
+        part_comment,
         valid_from,
         valid_to,
         is_current
@@ -37,6 +38,7 @@ unknown_member as (
         cast(null as integer) as part_size,
         cast(null as varchar) as container,
         cast(null as decimal(15, 2)) as retail_price,
+        cast(null as varchar) as part_comment,
         cast('1900-01-01' as date) as valid_from,
         cast('9999-12-31' as date) as valid_to,
         true as is_current

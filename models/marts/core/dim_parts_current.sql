@@ -11,6 +11,7 @@ select
     part_size,
     container,
     retail_price,
+    part_comment,
     valid_from,
     valid_to,
     is_current

@@ -8,6 +8,7 @@ select
     supplier_address,
     supplier_phone,
     account_balance,
+    supplier_comment,
     nation_id,
     nation_name,
     region_name,

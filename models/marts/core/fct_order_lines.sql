@@ -81,10 +81,10 @@ priced as (
 
     select
         order_lines.*,
-        cast(
-            round(order_lines.extended_price * (1 - order_lines.discount_rate), 2) as decimal(18, 2)
-        ) as net_revenue,
-        cast(round(order_lines.quantity * supply_costs.supply_cost, 2) as decimal(18, 2)) as supply_cost_amount,
+        -- Exact: two-decimal prices times two-decimal rates have four decimals, and a
+        -- report rounds only the sums it presents (decision 0032).
+        cast(order_lines.extended_price * (1 - order_lines.discount_rate) as decimal(18, 4)) as net_revenue,
+        cast(order_lines.quantity * supply_costs.supply_cost as decimal(18, 4)) as supply_cost_amount,
         customers.customer_sk,
         parts.part_sk,
         suppliers.supplier_sk
@@ -132,13 +132,15 @@ final as (
         return_flag,
         line_status,
         ship_mode,
+        ship_instructions,
+        line_comment,
         quantity,
         extended_price,
         discount_rate,
         tax_rate,
         net_revenue,
         supply_cost_amount,
-        cast(net_revenue - supply_cost_amount as decimal(18, 2)) as gross_margin,
+        cast(net_revenue - supply_cost_amount as decimal(18, 4)) as gross_margin,
         cast(ship_date - order_date as integer) as days_to_ship,
         cast(receipt_date - ship_date as integer) as days_in_transit,
         cast(receipt_date - commit_date as integer) as days_late,

@@ -61,11 +61,15 @@ orders as (
 
 ),
 
-priorities as (
+order_attributes as (
 
     select
         order_id,
-        order_priority
+        order_priority,
+        ship_priority,
+        order_total_price,
+        clerk_name,
+        order_comment
     from orders
 
 ),
@@ -100,19 +104,23 @@ final as (
         totals.customer_id,
         totals.order_date,
         totals.order_status_code,
-        priorities.order_priority,
+        order_attributes.order_priority,
+        order_attributes.ship_priority,
+        order_attributes.order_total_price,
+        order_attributes.clerk_name,
+        order_attributes.order_comment,
         cast(totals.line_count as integer) as line_count,
         cast(totals.total_quantity as decimal(18, 2)) as total_quantity,
         cast(totals.gross_amount as decimal(18, 2)) as gross_amount,
-        cast(totals.net_revenue as decimal(18, 2)) as net_revenue,
-        cast(totals.gross_margin as decimal(18, 2)) as gross_margin,
+        cast(totals.net_revenue as decimal(18, 4)) as net_revenue,
+        cast(totals.gross_margin as decimal(18, 4)) as gross_margin,
         totals.last_ship_date,
         totals.last_receipt_date,
         cast(totals.late_line_count as integer) as late_line_count,
         {{ build_started_at() }} as built_at
     from totals
-    left join priorities
-        on totals.order_id = priorities.order_id
+    left join order_attributes
+        on totals.order_id = order_attributes.order_id
 
 )
 

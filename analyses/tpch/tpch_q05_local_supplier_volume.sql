@@ -8,13 +8,13 @@ with order_lines as (
 
 customers as (
 
-    select * from {{ ref('dim_customers') }}
+    select * from {{ ref('dim_customers_current') }}
 
 ),
 
 suppliers as (
 
-    select * from {{ ref('dim_suppliers') }}
+    select * from {{ ref('dim_suppliers_current') }}
 
 ),
 
@@ -22,12 +22,12 @@ final as (
 
     select
         customers.nation_name,
-        sum(order_lines.extended_price * (1 - order_lines.discount_rate)) as revenue
+        sum(order_lines.net_revenue) as revenue
     from order_lines
     inner join customers
-        on order_lines.customer_sk = customers.customer_sk
+        on order_lines.customer_id = customers.customer_id
     inner join suppliers
-        on order_lines.supplier_sk = suppliers.supplier_sk
+        on order_lines.supplier_id = suppliers.supplier_id
     where
         customers.nation_id = suppliers.nation_id
         and customers.region_name = 'ASIA'

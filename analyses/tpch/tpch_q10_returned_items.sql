@@ -8,7 +8,7 @@ with order_lines as (
 
 customers as (
 
-    select * from {{ ref('dim_customers') }}
+    select * from {{ ref('dim_customers_current') }}
 
 ),
 
@@ -17,14 +17,15 @@ final as (
     select
         customers.customer_id,
         customers.customer_name,
+        sum(order_lines.net_revenue) as revenue,
         customers.account_balance,
         customers.nation_name,
         customers.customer_address,
         customers.customer_phone,
-        sum(order_lines.extended_price * (1 - order_lines.discount_rate)) as revenue
+        customers.customer_comment
     from order_lines
     inner join customers
-        on order_lines.customer_sk = customers.customer_sk
+        on order_lines.customer_id = customers.customer_id
     where
         order_lines.order_date >= date '1993-10-01'
         and order_lines.order_date < date '1994-01-01'
@@ -35,7 +36,8 @@ final as (
         customers.account_balance,
         customers.nation_name,
         customers.customer_address,
-        customers.customer_phone
+        customers.customer_phone,
+        customers.customer_comment
 
 )
 

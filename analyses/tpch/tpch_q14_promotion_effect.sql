@@ -8,23 +8,18 @@ with order_lines as (
 
 parts as (
 
-    select * from {{ ref('dim_parts') }}
+    select * from {{ ref('dim_parts_current') }}
 
 ),
 
 final as (
 
     select
-        100.00 * sum(
-            case
-                when parts.part_type like 'PROMO%'
-                    then order_lines.extended_price * (1 - order_lines.discount_rate)
-                else 0
-            end
-        ) / sum(order_lines.extended_price * (1 - order_lines.discount_rate)) as promotion_revenue_percent
+        100.00 * sum(case when parts.part_type like 'PROMO%' then order_lines.net_revenue else 0 end)
+        / sum(order_lines.net_revenue) as promotion_revenue_percent
     from order_lines
     inner join parts
-        on order_lines.part_sk = parts.part_sk
+        on order_lines.part_id = parts.part_id
     where
         order_lines.ship_date >= date '1995-09-01'
         and order_lines.ship_date < date '1995-10-01'
