@@ -84,7 +84,8 @@
     {% do run_write('grant ' ~ reporter ~ ' to ' ~ reporter_pii) %}
     {% do run_write('grant usage on schema marts_pii to ' ~ reporter_pii) %}
     {% do adapter.commit() %}
-    {{ log('Roles ' ~ [loader, transformer, reporter, reporter_pii] | join(', ') ~ ' are set up on database ' ~ target.database
+    {% set roles = [loader, transformer, reporter, reporter_pii] | join(', ') %}
+    {{ log('Roles ' ~ roles ~ ' are set up on database ' ~ target.database
         ~ '. Grant them to login users: grant ' ~ loader ~ ' to <user>; and so on (docs/security.md).', info=true) }}
 {% endmacro %}
 
