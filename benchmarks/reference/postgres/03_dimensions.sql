@@ -180,11 +180,11 @@ known as (
 
     select
         cast(
-            md5(
+            cast('x' || substr(md5(
                 coalesce(cast(versions.customer_id as varchar), '_null_')
                 || '|'
                 || coalesce(cast(versions.valid_from as varchar), '_null_')
-            ) as varchar
+            ), 1, 15) as bit(60)) as bigint
         ) as customer_sk,
         versions.customer_id,
         versions.customer_name,
@@ -211,7 +211,7 @@ known as (
 unknown_member as (
 
     select
-        cast('00000000000000000000000000000000' as varchar) as customer_sk,
+        cast(-1 as bigint) as customer_sk,
         cast(-1 as bigint) as customer_id,
         cast('Unknown customer' as varchar) as customer_name,
         cast(null as varchar) as customer_address,
@@ -284,11 +284,11 @@ known as (
 
     select
         cast(
-            md5(
+            cast('x' || substr(md5(
                 coalesce(cast(versions.supplier_id as varchar), '_null_')
                 || '|'
                 || coalesce(cast(versions.valid_from as varchar), '_null_')
-            ) as varchar
+            ), 1, 15) as bit(60)) as bigint
         ) as supplier_sk,
         versions.supplier_id,
         versions.supplier_name,
@@ -311,7 +311,7 @@ known as (
 unknown_member as (
 
     select
-        cast('00000000000000000000000000000000' as varchar) as supplier_sk,
+        cast(-1 as bigint) as supplier_sk,
         cast(-1 as bigint) as supplier_id,
         cast('Unknown supplier' as varchar) as supplier_name,
         cast(null as varchar) as supplier_address,
@@ -384,11 +384,11 @@ known as (
 
     select
         cast(
-            md5(
+            cast('x' || substr(md5(
                 coalesce(cast(part_id as varchar), '_null_')
                 || '|'
                 || coalesce(cast(valid_from as varchar), '_null_')
-            ) as varchar
+            ), 1, 15) as bit(60)) as bigint
         ) as part_sk,
         part_id,
         part_name,
@@ -409,7 +409,7 @@ known as (
 unknown_member as (
 
     select
-        cast('00000000000000000000000000000000' as varchar) as part_sk,
+        cast(-1 as bigint) as part_sk,
         cast(-1 as bigint) as part_id,
         cast('Unknown part' as varchar) as part_name,
         cast(null as varchar) as manufacturer,
@@ -478,13 +478,13 @@ versions as (
 
 select
     cast(
-        md5(
+        cast('x' || substr(md5(
             coalesce(cast(part_id as varchar), '_null_')
             || '|'
             || coalesce(cast(supplier_id as varchar), '_null_')
             || '|'
             || coalesce(cast(valid_from as varchar), '_null_')
-        ) as varchar
+        ), 1, 15) as bit(60)) as bigint
     ) as supplier_offer_sk,
     part_id,
     supplier_id,

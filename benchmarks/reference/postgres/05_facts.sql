@@ -59,9 +59,9 @@ with priced as (
 select
     order_id,
     line_number,
-    coalesce(customer_sk, '00000000000000000000000000000000') as customer_sk,
-    coalesce(part_sk, '00000000000000000000000000000000') as part_sk,
-    coalesce(supplier_sk, '00000000000000000000000000000000') as supplier_sk,
+    coalesce(customer_sk, -1) as customer_sk,
+    coalesce(part_sk, -1) as part_sk,
+    coalesce(supplier_sk, -1) as supplier_sk,
     customer_id,
     part_id,
     supplier_id,
@@ -113,7 +113,7 @@ with totals as (
 
 select
     totals.order_id,
-    coalesce(customers.customer_sk, '00000000000000000000000000000000') as customer_sk,
+    coalesce(customers.customer_sk, -1) as customer_sk,
     current_orders.customer_id,
     current_orders.order_date,
     current_orders.order_status_code,

@@ -21,7 +21,7 @@ segments as (
 known as (
 
     select
-        cast({{ surrogate_key(['versions.customer_id', 'versions.valid_from']) }} as varchar) as customer_sk,
+        {{ surrogate_key(['versions.customer_id', 'versions.valid_from']) }} as customer_sk,
         versions.customer_id,
         versions.customer_name,
         versions.customer_address,
@@ -47,7 +47,7 @@ known as (
 unknown_member as (
 
     select
-        cast({{ unknown_member_key() }} as varchar) as customer_sk,
+        {{ unknown_member_key() }} as customer_sk,
         cast(-1 as bigint) as customer_id,
         cast('Unknown customer' as varchar) as customer_name,
         cast(null as varchar) as customer_address,

@@ -9,7 +9,7 @@ with versions as (
 known as (
 
     select
-        cast({{ surrogate_key(['part_id', 'valid_from']) }} as varchar) as part_sk,
+        {{ surrogate_key(['part_id', 'valid_from']) }} as part_sk,
         part_id,
         part_name,
         manufacturer,
@@ -29,7 +29,7 @@ known as (
 unknown_member as (
 
     select
-        cast({{ unknown_member_key() }} as varchar) as part_sk,
+        {{ unknown_member_key() }} as part_sk,
         cast(-1 as bigint) as part_id,
         cast('Unknown part' as varchar) as part_name,
         cast(null as varchar) as manufacturer,

@@ -11,7 +11,7 @@ with versions as (
 final as (
 
     select
-        cast({{ surrogate_key(['part_id', 'supplier_id', 'valid_from']) }} as varchar) as supplier_offer_sk,
+        {{ surrogate_key(['part_id', 'supplier_id', 'valid_from']) }} as supplier_offer_sk,
         part_id,
         supplier_id,
         available_quantity,

@@ -15,7 +15,7 @@ geography as (
 known as (
 
     select
-        cast({{ surrogate_key(['versions.supplier_id', 'versions.valid_from']) }} as varchar) as supplier_sk,
+        {{ surrogate_key(['versions.supplier_id', 'versions.valid_from']) }} as supplier_sk,
         versions.supplier_id,
         versions.supplier_name,
         versions.supplier_address,
@@ -37,7 +37,7 @@ known as (
 unknown_member as (
 
     select
-        cast({{ unknown_member_key() }} as varchar) as supplier_sk,
+        {{ unknown_member_key() }} as supplier_sk,
         cast(-1 as bigint) as supplier_id,
         cast('Unknown supplier' as varchar) as supplier_name,
         cast(null as varchar) as supplier_address,

@@ -74,13 +74,13 @@ order_attributes as (
 
 ),
 
--- min() of a varchar is text on PostgreSQL: the casts keep the types the table was created with.
+-- min() of a varchar is text on PostgreSQL: the cast keeps the type the table was created with.
 totals as (
 
     select
         order_id,
-        cast(min(customer_sk) as varchar) as customer_sk,
         cast(min(order_status_code) as varchar) as order_status_code,
+        min(customer_sk) as customer_sk,
         min(customer_id) as customer_id,
         min(order_date) as order_date,
         count(*) as line_count,
