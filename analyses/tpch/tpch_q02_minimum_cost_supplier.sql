@@ -1,14 +1,15 @@
 -- TPC-H Q2, asked of the marts: for each brass part of size 15, the European suppliers
 -- that offer it at the lowest supply cost in Europe, richest supplier first.
-with offers as (
+with parts as (
 
-    select * from {{ ref('dim_supplier_offers_current') }}
+    select * from {{ ref('dim_parts_current') }}
+    where part_size = 15 and part_type like '%BRASS'
 
 ),
 
-parts as (
+offers as (
 
-    select * from {{ ref('dim_parts_current') }}
+    select * from {{ ref('dim_supplier_offers_current') }}
 
 ),
 
@@ -18,11 +19,13 @@ suppliers as (
 
 ),
 
+-- European offers of the parts asked about only: the lowest cost is wanted for no other part.
 european_offers as (
 
     select
         offers.part_id,
         offers.supply_cost,
+        parts.manufacturer,
         suppliers.account_balance,
         suppliers.supplier_name,
         suppliers.nation_name,
@@ -30,43 +33,37 @@ european_offers as (
         suppliers.supplier_phone,
         suppliers.supplier_comment
     from offers
+    inner join parts
+        on offers.part_id = parts.part_id
     inner join suppliers
         on offers.supplier_id = suppliers.supplier_id
     where suppliers.region_name = 'EUROPE'
 
 ),
 
-lowest_costs as (
+-- The lowest European cost of each part beside each offer: one pass, no second read.
+priced_against_lowest as (
 
     select
-        part_id,
-        min(supply_cost) as lowest_supply_cost
+        *,
+        min(supply_cost) over (partition by part_id) as lowest_supply_cost
     from european_offers
-    group by part_id
 
 ),
 
 final as (
 
     select
-        european_offers.account_balance,
-        european_offers.supplier_name,
-        european_offers.nation_name,
-        parts.part_id,
-        parts.manufacturer,
-        european_offers.supplier_address,
-        european_offers.supplier_phone,
-        european_offers.supplier_comment
-    from european_offers
-    inner join parts
-        on european_offers.part_id = parts.part_id
-    inner join lowest_costs
-        on
-            european_offers.part_id = lowest_costs.part_id
-            and european_offers.supply_cost = lowest_costs.lowest_supply_cost
-    where
-        parts.part_size = 15
-        and parts.part_type like '%BRASS'
+        account_balance,
+        supplier_name,
+        nation_name,
+        part_id,
+        manufacturer,
+        supplier_address,
+        supplier_phone,
+        supplier_comment
+    from priced_against_lowest
+    where supply_cost = lowest_supply_cost
 
 )
 

@@ -12,32 +12,36 @@ customers as (
 
 ),
 
+-- Summed by customer first: the customer's attributes follow from its id, so the long text
+-- columns join once per customer instead of being grouped over every line.
+returned_revenue as (
+
+    select
+        customer_id,
+        sum(net_revenue) as revenue
+    from order_lines
+    where
+        order_date >= date '1993-10-01'
+        and order_date < date '1994-01-01'
+        and return_flag = 'R'
+    group by customer_id
+
+),
+
 final as (
 
     select
         customers.customer_id,
         customers.customer_name,
-        sum(order_lines.net_revenue) as revenue,
+        returned_revenue.revenue,
         customers.account_balance,
         customers.nation_name,
         customers.customer_address,
         customers.customer_phone,
         customers.customer_comment
-    from order_lines
+    from returned_revenue
     inner join customers
-        on order_lines.customer_id = customers.customer_id
-    where
-        order_lines.order_date >= date '1993-10-01'
-        and order_lines.order_date < date '1994-01-01'
-        and order_lines.return_flag = 'R'
-    group by
-        customers.customer_id,
-        customers.customer_name,
-        customers.account_balance,
-        customers.nation_name,
-        customers.customer_address,
-        customers.customer_phone,
-        customers.customer_comment
+        on returned_revenue.customer_id = customers.customer_id
 
 )
 

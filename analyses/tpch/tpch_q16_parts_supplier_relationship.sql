@@ -9,19 +9,16 @@ with offers as (
 parts as (
 
     select * from {{ ref('dim_parts_current') }}
-
-),
-
-suppliers as (
-
-    select * from {{ ref('dim_suppliers_current') }}
+    where
+        brand <> 'Brand#45'
+        and part_type not like 'MEDIUM POLISHED%'
+        and part_size in (49, 14, 23, 45, 19, 3, 36, 9)
 
 ),
 
 complained_of as (
 
-    select supplier_id
-    from suppliers
+    select supplier_id from {{ ref('dim_suppliers_current') }}
     where supplier_comment like '%Customer%Complaints%'
 
 ),
@@ -36,11 +33,7 @@ final as (
     from offers
     inner join parts
         on offers.part_id = parts.part_id
-    where
-        parts.brand <> 'Brand#45'
-        and parts.part_type not like 'MEDIUM POLISHED%'
-        and parts.part_size in (49, 14, 23, 45, 19, 3, 36, 9)
-        and offers.supplier_id not in (select complained_of.supplier_id from complained_of)
+    where offers.supplier_id not in (select complained_of.supplier_id from complained_of)
     group by
         parts.brand,
         parts.part_type,

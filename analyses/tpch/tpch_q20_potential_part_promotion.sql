@@ -1,15 +1,16 @@
 -- TPC-H Q20, asked of the marts: Canadian suppliers holding more than half of what they
 -- shipped in 1994 of some "forest" part, candidates for a promotion of it.
-with offers as (
+with forest_parts as (
 
-    select * from {{ ref('dim_supplier_offers_current') }}
+    select part_id from {{ ref('dim_parts_current') }}
+    where part_name like 'forest%'
 
 ),
 
-parts as (
+offers as (
 
-    select * from {{ ref('dim_parts_current') }}
-    where part_name like 'forest%'
+    select * from {{ ref('dim_supplier_offers_current') }}
+    where part_id in (select forest_parts.part_id from forest_parts)
 
 ),
 
@@ -19,6 +20,7 @@ suppliers as (
 
 ),
 
+-- Only the forest parts' lines are summed: the question asks about no other part.
 shipped_in_1994 as (
 
     select
@@ -29,6 +31,7 @@ shipped_in_1994 as (
     where
         ship_date >= date '1994-01-01'
         and ship_date < date '1995-01-01'
+        and part_id in (select forest_parts.part_id from forest_parts)
     group by
         part_id,
         supplier_id
@@ -39,8 +42,6 @@ overstocked as (
 
     select offers.supplier_id
     from offers
-    inner join parts
-        on offers.part_id = parts.part_id
     inner join shipped_in_1994
         on
             offers.part_id = shipped_in_1994.part_id
