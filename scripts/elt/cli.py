@@ -517,13 +517,15 @@ def publish(target: TargetOption = "dev") -> None:
 @reports_errors
 @changes_warehouse
 def setup_roles(target: TargetOption = "pg") -> None:
-    """PostgreSQL only, as an administrator: create the loader, transformer and reporter roles and their grants."""
+    """PostgreSQL only, as an administrator: create the loader, transformer, reporter and reporter_pii roles."""
     from elt.dbt import run_dbt
 
     paths = Paths.resolve()
     _prepare_target(target, paths)
     run_dbt(paths.project_dir, target, "run-operation", "create_warehouse_roles")
-    console.print("Roles loader, transformer and reporter are set up; docs/security.md says how to grant them.")
+    console.print(
+        "Roles loader, transformer, reporter and reporter_pii are set up; docs/security.md says how to grant them."
+    )
 
 
 @app.command()
