@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import functools
+import os
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from elt.errors import EltError
@@ -81,6 +84,23 @@ ScaleFactorOption = Annotated[
     ),
 ]
 
+VerboseOption = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="Stream dbt's own log, a line per model and test, as it runs (it always goes to logs/dbt.log).",
+    ),
+]
+
+
+def _stream_dbt_log(verbose: bool) -> None:
+    """--verbose: dbt's log to the terminal for this command (elt.dbt reads the variable)."""
+    from elt.dbt import VERBOSE_VARIABLE
+
+    if verbose:
+        os.environ[VERBOSE_VARIABLE] = "1"
+
 
 def reports_errors(command: F) -> F:
     """Expected failures print one clear message and exit 1, without a stack trace."""
@@ -129,13 +149,26 @@ def reads_warehouse(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def compact_table(title: str) -> Table:
+    """A table for a terminal of 80 columns or a pipe: light rules, and cells that wrap rather than end in '…'."""
+    # No rules or edges: a column's only cost is its widest cell and one space either side.
+    return Table(title=title, box=None, pad_edge=False, title_justify="left", header_style="bold underline")
+
+
+def print_item(text: str) -> None:
+    """One item of a list, wrapped to the terminal (80 columns when piped) under its own indent."""
+    width = max(40, console.width)
+    console.print(textwrap.fill(text, width, initial_indent="  ", subsequent_indent="      "), highlight=False)
+
+
 def _batch_table(results: list[BatchResult]) -> Table:
     # A batch id begins with its business date (docs/decisions/0001), so the date needs no
     # column of its own, and the table fits 80 columns with every number whole.
-    table = Table(title="Batches")
+    table = compact_table("Batches")
+    # Widest cells: a batch id of 26 characters, "carrier", "superseded", "866,602" rows: 78 columns.
     for column in ("batch", "source", "status"):
         table.add_column(column, no_wrap=True)
-    for column in ("rows loaded", "quarantined", "seconds"):
+    for column in ("loaded", "quarantined", "seconds"):
         table.add_column(column, justify="right", no_wrap=True)
     for result in results:
         table.add_row(
@@ -150,7 +183,8 @@ def _batch_table(results: list[BatchResult]) -> Table:
 
 
 def _print_batches(results: list[BatchResult]) -> None:
-    console.print(_batch_table(results))
+    if results:
+        console.print(_batch_table(results))
     for result in results:
         if result.detail:
             console.print(f"{result.batch_id}: {result.detail}")
@@ -165,7 +199,7 @@ def generate(
     paths = Paths.resolve()
     with console.status(f"Generating the export at scale factor {scale_factor:g} and {days} day(s)"):
         landed = generate_all(paths.landing_dir, scale_factor, days, seed, dirty)
-    table = Table(title=f"Landed in {paths.landing_dir}")
+    table = compact_table(f"Landed in {paths.landing_dir}")
     table.add_column("batch", no_wrap=True)
     table.add_column("source")
     table.add_column("business date")
@@ -181,7 +215,7 @@ def generate(
 
 
 def _print_injections(injections: list[Injection]) -> None:
-    table = Table(title=f"Faults injected, in detail in landing/{REPORT_NAME}")
+    table = compact_table(f"Faults injected, in detail in landing/{REPORT_NAME}")
     for column in ("fault", "entity", "batches", "rows", "the loader must"):
         table.add_column(column, justify="right" if column in ("batches", "rows") else "left")
     kinds: dict[tuple[str, str, str], list[Injection]] = {}
@@ -265,20 +299,23 @@ def run(
             "the ones that refresh the site, since it takes about as long as the build.",
         ),
     ] = True,
+    verbose: VerboseOption = False,
 ) -> None:
     """The whole job: generate what is missing, load pending batches, one dbt build, publish, dbt docs."""
+    _stream_dbt_log(verbose)
     paths = Paths.resolve()
     _prepare_target(target, paths)
     summary = run_pipeline(target, paths, scale_factor, days, seed, console, dirty, docs)
     _print_batches(summary.batches)
-    table = Table(title="dbt")
-    for column in ("command", "passed", "warned", "failed", "skipped", "seconds"):
-        table.add_column(column, justify="left" if column == "command" else "right")
     for item in summary.builds:
-        table.add_row(
-            item.command, str(item.passed), str(item.warned), str(item.failed), str(item.skipped), f"{item.seconds:.1f}"
-        )
-    console.print(table)
+        console.print(item.line(), highlight=False)
+        # Each test that warned or failed, and what it checks (its description in the YAML).
+        for note in item.notes:
+            console.print(f"  {note.headline()}", highlight=False, markup=False)
+            width = max(40, console.width - 4)
+            for text in (note.name, note.description):
+                if text:
+                    console.print(textwrap.indent(textwrap.fill(text, width), "    "), highlight=False, markup=False)
     stages = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in summary.stage_seconds.items())
     console.print(f"[bold green]Done[/] on target {target}: {stages}.")
     if docs:
@@ -353,20 +390,21 @@ def status(target: TargetOption = "dev") -> None:
         failures = dict(warehouse.query(LAST_FAILURES))
     batch_dirs = pending_batch_dirs(paths, None)
     replaced_by = replacements(batch_dirs)
-    table = Table(title=f"Batches on target {target}")
-    table.add_column("batch", no_wrap=True)
-    for column in ("source", "business date", "state", "rows in", "loaded", "quarantined", "loaded at (UTC)"):
-        table.add_column(column, justify="right" if column in ("rows in", "loaded", "quarantined") else "left")
+    # A line per batch rather than a table: the states and reasons are sentences, which a
+    # terminal of 80 columns, or a pipe, shows whole.
+    console.print(f"[bold]Batches on target {target}[/] (business date and source after each):")
     for batch_id in sorted({path.name for path in batch_dirs} | loaded.keys()):
         if batch_id in loaded:
             _, business_date, rows_in, rows_loaded, rows_quarantined, finished_at, source = loaded[batch_id]
-            counts = (f"{count:,}" for count in (rows_in, rows_loaded, rows_quarantined))
-            table.add_row(batch_id, source, str(business_date), "loaded", *counts, f"{finished_at:%Y-%m-%d %H:%M}")
+            print_item(
+                f"{batch_id} ({source}, {business_date}): loaded {finished_at:%Y-%m-%d %H:%M} UTC, "
+                f"{rows_in:,} rows in, {rows_loaded:,} loaded, {rows_quarantined:,} quarantined"
+            )
             continue
         batch_dir = paths.landing_dir / batch_id
         state = _unloaded_state(batch_dir, replaced_by, loaded_content, failures)
-        table.add_row(batch_id, source_of(batch_dir) or "?", str(business_date_of(batch_dir) or ""), state)
-    console.print(table)
+        source, business_date = source_of(batch_dir) or "?", business_date_of(batch_dir) or "?"
+        print_item(f"{batch_id} ({source}, {business_date}): {state}")
     _print_publication_and_runs(target, paths)
 
 
@@ -412,7 +450,7 @@ def _print_publication_and_runs(target: str, paths: Paths) -> None:
     else:
         console.print("[yellow]No marts version is published yet[/]: consumers see nothing until a green `elt run`.")
     if versions:
-        table = Table(title="Published versions (elt rollback re-points to a kept one)")
+        table = compact_table("Published versions (elt rollback re-points to a kept one)")
         for column in ("version", "schema", "status", "published (UTC)", "status since (UTC)"):
             table.add_column(column)
         for version, schema_name, state, published_at, changed_at in versions:
@@ -421,26 +459,19 @@ def _print_publication_and_runs(target: str, paths: Paths) -> None:
             )
         console.print(table)
     if runs:
-        table = Table(title="Recent runs (audit.run_history)")
-        columns = (
-            "started (UTC)",
-            "status",
-            "seconds",
-            "batches",
-            "rows in",
-            "quarantined",
-            "completeness",
-            "tests failed",
-            "published",
-            "error",
-        )
-        for column in columns:
-            table.add_column(column)
-        for row in runs:
-            table.add_row(*row)
-        console.print(table)
+        console.print("[bold]Recent runs[/] (audit.run_history):")
+        for started, state, seconds, batches, rows_in, quarantined, completeness, tests_failed, version, error in runs:
+            published = f"published version {version}" if version else "nothing published"
+            complete = f" ({completeness} complete)" if completeness else ""
+            print_item(
+                f"{started} UTC: {state} in {seconds} s; batches: {batches}; {rows_in} rows in, "
+                f"{quarantined} quarantined{complete}; {tests_failed} test(s) failed; {published}"
+                + (f"; error: {escape(error)}" if error else "")
+            )
+    if freshness:
+        console.print("[bold]Freshness[/] (each source against its contract):")
     for line in freshness:
-        console.print(line)
+        print_item(line)
 
 
 @app.command()

@@ -17,6 +17,11 @@ from elt.faults import KILL_AT_VARIABLE, PAUSE_AT_VARIABLE, dbt_fault_callbacks,
 # What the fault_point macro logs; the callback below turns it into elt's fault point.
 FAULT_POINT_LOG_PREFIX = "elt fault point: "
 
+# dbt's own log, a line per node as it runs, streams to the terminal only when this is set
+# (`elt run --verbose` sets it); it always goes to logs/dbt.log. Otherwise elt shows each
+# stage's progress and a summary, what macros log for the reader, and dbt's errors.
+VERBOSE_VARIABLE = "ELT_VERBOSE"
+
 # What run_results.json says of a node that failed (an error, a failed test).
 FAILED_STATUSES = ("error", "fail", "runtime error")
 
@@ -39,6 +44,20 @@ SQL_TESTS_SELECTION = ("--select", "test_type:unit", f"tag:{IMPLIED_TESTS_TAG}")
 
 
 @dataclass(frozen=True)
+class NodeNote:
+    """A node that warned or failed, as the summary tells it: its name, rows and what it checks."""
+
+    status: str
+    name: str
+    failures: int | None
+    description: str
+
+    def headline(self) -> str:
+        rows = f", {self.failures:,} row{'s' if self.failures != 1 else ''}" if self.failures else ""
+        return f"{self.status}{rows}:"
+
+
+@dataclass(frozen=True)
 class DbtSummary:
     command: str
     passed: int
@@ -46,13 +65,20 @@ class DbtSummary:
     skipped: int
     warned: int
     seconds: float
+    notes: tuple[NodeNote, ...] = ()
+
+    def line(self) -> str:
+        counts = f"{self.passed} passed, {self.warned} warned, {self.failed} failed, {self.skipped} skipped"
+        return f"dbt {self.command.split()[0]}: {counts}, in {self.seconds:.1f}s"
 
 
 def _summarise(command: str, run_results_path: Path) -> DbtSummary:
     if not run_results_path.is_file():
         return DbtSummary(command, 0, 0, 0, 0, 0.0)
     document = json.loads(run_results_path.read_text())
-    statuses = [result["status"] for result in document.get("results", [])]
+    results = document.get("results", [])
+    statuses = [result["status"] for result in results]
+    noted = [result for result in results if result["status"] == "warn" or result["status"] in FAILED_STATUSES]
     return DbtSummary(
         command=command,
         passed=sum(status in ("success", "pass") for status in statuses),
@@ -60,7 +86,26 @@ def _summarise(command: str, run_results_path: Path) -> DbtSummary:
         skipped=sum(status == "skipped" for status in statuses),
         warned=sum(status == "warn" for status in statuses),
         seconds=float(document.get("elapsed_time", 0.0)),
+        notes=tuple(_notes(noted, run_results_path.with_name("manifest.json"))),
     )
+
+
+def _notes(results: list[dict], manifest_path: Path) -> list[NodeNote]:
+    """What each warned or failed node is, from the manifest: a test's description says what it checks."""
+    if not results:
+        return []
+    nodes = json.loads(manifest_path.read_text()).get("nodes", {}) if manifest_path.is_file() else {}
+    notes = []
+    for result in results:
+        node = nodes.get(result["unique_id"], {})
+        status = {"warn": "warned", "fail": "failed"}.get(result["status"], result["status"])
+        description = " ".join((node.get("description") or "").split())
+        notes.append(NodeNote(status, node.get("name", result["unique_id"]), result.get("failures"), description))
+    return notes
+
+
+def dbt_log_streams() -> bool:
+    return os.environ.get(VERBOSE_VARIABLE, "").lower() in ("1", "true", "yes")
 
 
 def dbt_target_dir(project_dir: Path) -> Path:
@@ -73,18 +118,27 @@ def run_dbt(
     *args: str,
     keep_results_as: str | None = None,
     macro_log: list[str] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> DbtSummary:
     """Run one dbt command against `target`; raises EltError with where to look when it fails.
 
     dbt overwrites run_results.json with every command, so `keep_results_as` saves a copy
     (the build's results outlive the docs generation that follows it). `macro_log`
     collects what macros log with info=true (an operation's outcome, a refusal).
+    `progress` is told "<done> of <total> nodes" as dbt finishes each one.
+    Unless VERBOSE_VARIABLE is set, dbt runs --quiet: its errors and what macros log with
+    info=true still show, its line per node goes only to logs/dbt.log.
     """
     from dbt.cli.main import dbtRunner  # imported late: dbt takes a second to import
 
     connection = ["--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--target", target]
-    command = [*args, *connection]
+    quiet = not dbt_log_streams() and "--quiet" not in args
+    command = ["--quiet", *args, *connection] if quiet else [*args, *connection]
     callbacks: list[Callable] = [_fault_points_in_macros] if _fault_points_armed() else []
+    if quiet:
+        callbacks.append(_echo_macro_info)
+    if progress is not None:
+        callbacks.append(_count_nodes(progress))
     if macro_log is not None:
         callbacks.append(_collect_macro_log(macro_log))
     lock_conflicts: list[re.Match] = []
@@ -118,8 +172,9 @@ def run_dbt(
             )
         raise EltError(
             f"`dbt {' '.join(args)}` failed on target {target}{reason}. "
-            f"{summary.failed} node(s) failed{f', the first {first}' if first else ''}; the dbt output above "
-            "names them, and target/run_results.json and logs/dbt.log have the details."
+            f"{summary.failed} node(s) failed{f', the first {first}' if first else ''}; dbt's errors above "
+            "name them, and target/run_results.json and logs/dbt.log have the details "
+            "(`elt run --verbose` shows dbt's whole log as it runs)."
         )
     return summary
 
@@ -196,6 +251,26 @@ def _fault_points_in_macros(event) -> None:
     """The fault_point macro logs its name; act on it here, inside dbt's open transaction."""
     if event.info.name in ("JinjaLogDebug", "JinjaLogInfo") and event.data.msg.startswith(FAULT_POINT_LOG_PREFIX):
         fault_point(event.data.msg.removeprefix(FAULT_POINT_LOG_PREFIX))
+
+
+def _echo_macro_info(event) -> None:
+    """What a macro logs with info=true is for the reader (a publication's outcome): shown even when dbt is quiet."""
+    if event.info.name == "JinjaLogInfo" and not event.data.msg.startswith(FAULT_POINT_LOG_PREFIX):
+        print(event.data.msg, flush=True)
+
+
+def _count_nodes(progress: Callable[[str], None]) -> Callable:
+    counted = {"done": 0, "total": 0}
+
+    def count(event) -> None:
+        if event.info.name == "LogStartLine":
+            counted["total"] = max(counted["total"], int(event.data.total))
+        elif event.info.name == "NodeFinished":
+            counted["done"] += 1
+            if counted["total"]:
+                progress(f"{min(counted['done'], counted['total'])} of {counted['total']} nodes")
+
+    return count
 
 
 def _collect_macro_log(lines: list[str]) -> Callable:

@@ -105,16 +105,18 @@ def _run_stages(
         # first build rebuilds them from raw.
         refresh = ["--full-refresh"] if replay is not None else []
         try:
-            summary.builds.append(
-                run_dbt(
-                    paths.project_dir,
-                    target,
-                    "build",
-                    *PRODUCTION_BUILD_ARGS,
-                    *refresh,
-                    keep_results_as=BUILD_RESULTS,
+            with console.status("dbt build") as building:
+                summary.builds.append(
+                    run_dbt(
+                        paths.project_dir,
+                        target,
+                        "build",
+                        *PRODUCTION_BUILD_ARGS,
+                        *refresh,
+                        keep_results_as=BUILD_RESULTS,
+                        progress=lambda done: building.update(f"dbt build: {done}"),
+                    )
                 )
-            )
         finally:
             record.add_build(dbt_target_dir(paths.project_dir) / BUILD_RESULTS)
         if replay is not None:
@@ -160,7 +162,9 @@ def _run_stages(
 
     if docs:
         started = time.perf_counter()
-        run_dbt(paths.project_dir, target, "docs", "generate", "--static")
+        console.print("Generating the docs site")
+        with console.status("dbt docs generate"):
+            run_dbt(paths.project_dir, target, "docs", "generate", "--static")
         summary.stage_seconds["docs"] = time.perf_counter() - started
     save_state(paths)
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from conftest import ELT, PROJECT_DIR
+from conftest import DIRTY_DAYS, DIRTY_SEED, ELT, PROJECT_DIR, make_workspace
 from elt.errors import EltError
 from elt.targets import postgres_connection_kwargs, target_config
 from test_source_contracts import project_copy
@@ -74,3 +78,41 @@ def test_a_project_dbt_cannot_parse_is_not_reported_as_failed_nodes(workspace, t
     assert result.returncode == 1 and "Traceback" not in result.stderr, said
     assert "before running any node" in said and "_core__models.yml" in said, said
     assert "node(s) failed" not in said, said
+
+
+# What dbt prints for each node it runs: the lines `elt run` leaves to logs/dbt.log unless --verbose.
+DBT_NODE_LINE = re.compile(r"\d+ of \d+ (START|OK|PASS|WARN) ")
+
+
+@pytest.mark.e2e
+def test_a_run_reads_in_80_columns_and_explains_its_warning(tmp_path: Path, landed_dirty: Path) -> None:
+    """A dirty run, piped at 80 columns: progress and a summary, not dbt's node log; the warning explained."""
+    shutil.copytree(landed_dirty, tmp_path / "landing")
+    workspace = make_workspace(tmp_path, extra_env={"COLUMNS": "80"})
+    run = workspace.elt("run", "--days", DIRTY_DAYS, "--seed", DIRTY_SEED, "--dirty")
+    lines = run.stdout.splitlines()
+    assert not [line for line in lines if DBT_NODE_LINE.search(line)], run.stdout
+    assert all(len(line.rstrip()) <= 80 for line in lines), [line for line in lines if len(line.rstrip()) > 80]
+    # Every batch in the table, with its numbers whole (nothing cut to '…').
+    batches = sorted(path.parent.name for path in landed_dirty.glob("*/manifest.json"))
+    assert all(any(line.split()[:1] == [batch] for line in lines) for batch in batches), run.stdout
+    assert "…" not in run.stdout
+    # The build's one warning: which test, how many rows, and what it checks, from its YAML description.
+    built = json.loads((workspace.dbt_target_dir / "build_run_results.json").read_text())["results"]
+    warned = [result for result in built if result["status"] == "warn"]
+    assert warned, "the dirty feed no longer makes the build warn: this test checks nothing"
+    summary = " ".join(run.stdout.split())
+    assert f"{len(warned)} warned" in summary
+    for result in warned:
+        assert result["unique_id"].split(".")[2] in summary
+        assert f"warned, {result['failures']:,} row" in summary
+    assert "a line a day before its order" in summary
+    # dbt's own log is all there, in logs/.
+    assert DBT_NODE_LINE.search((Path(workspace.env["DBT_LOG_PATH"]) / "dbt.log").read_text())
+
+    verbose = workspace.elt("run", "--days", DIRTY_DAYS, "--seed", DIRTY_SEED, "--dirty", "--verbose")
+    assert DBT_NODE_LINE.search(verbose.stdout), verbose.stdout[-2000:]
+
+    status = workspace.elt("status").stdout.splitlines()
+    assert all(len(line.rstrip()) <= 80 for line in status), [line for line in status if len(line.rstrip()) > 80]
+    assert all(any(line.split()[:1] == [batch] for line in status) for batch in batches)

@@ -126,7 +126,7 @@ def test_a_dirty_feed_builds_green_and_incremental_models_equal_a_full_refresh(e
                 shutil.copytree(batch, landing / batch.name)
         # --days 0: nothing generated, the test lands each day itself.
         result = workspace.elt("run", "--target", target, "--days", "0")
-        builds = [line for line in result.stdout.splitlines() if line.lstrip("│ ").startswith("build")]
+        builds = [line for line in result.stdout.splitlines() if line.startswith("dbt build:")]
         assert len(builds) == 1, result.stdout
 
     loaded = query("select count(distinct batch_id) from audit.load_batches where source = 'erp'")[0][0]
