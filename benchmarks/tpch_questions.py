@@ -29,12 +29,11 @@ import statistics
 import subprocess
 import sys
 import time
-from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 
-from elt.bench.tpch import OFFICIAL, RAW_TABLES
+from elt.bench.tpch import OFFICIAL, RAW_TABLES, comparable
 
 BENCHMARK_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BENCHMARK_DIR.parent
@@ -99,15 +98,6 @@ def raw_views(connection: duckdb.DuckDBPyConnection) -> None:
         connection.execute(
             f"create or replace view {RAW_SCHEMA}.{name} as select {', '.join(columns)} from raw.{raw_table}"
         )
-
-
-def comparable(rows: list[tuple]) -> list[tuple]:
-    def value(item):
-        if isinstance(item, (int, float, Decimal)) and not isinstance(item, bool):
-            return Decimal(str(item)).quantize(Decimal("0.000001"))
-        return item
-
-    return [tuple(value(item) for item in row) for row in rows]
 
 
 def timed(connection: duckdb.DuckDBPyConnection, sql: str) -> tuple[float, list[tuple]]:

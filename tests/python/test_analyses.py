@@ -19,13 +19,11 @@ The official queries are in elt.bench.tpch, which benchmarks/tpch_questions.py t
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import duckdb
 import pytest
 
 from conftest import PROJECT_DIR, Query, duckdb_file, pg_connect, warehouse_execute
-from elt.bench.tpch import OFFICIAL, RAW_TABLES
+from elt.bench.tpch import OFFICIAL, RAW_TABLES, comparable
 
 # Where the ERP's current rows are written, under TPC-H's table names, for the official queries.
 CURRENT_SCHEMA = "tpch_current"
@@ -92,17 +90,6 @@ def query_current_rows(target: str, env: dict[str, str]) -> Query:
             return connection.execute(sql).fetchall()
 
     return query
-
-
-def comparable(rows: list[tuple]) -> list[tuple]:
-    """Numbers to six decimals: averages and ratios are floats on one engine, numerics on the other."""
-
-    def value(item):
-        if isinstance(item, (int, float, Decimal)) and not isinstance(item, bool):
-            return Decimal(str(item)).quantize(Decimal("0.000001"))
-        return item
-
-    return [tuple(value(item) for item in row) for row in rows]
 
 
 def test_every_question_has_its_official_query() -> None:

@@ -12,6 +12,20 @@ equal rows comes first.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+
+def comparable(rows: list[tuple]) -> list[tuple]:
+    """Numbers to six decimals: averages and ratios are floats on one engine, numerics on the other."""
+
+    def value(item):
+        if isinstance(item, (int, float, Decimal)) and not isinstance(item, bool):
+            return Decimal(str(item)).quantize(Decimal("0.000001"))
+        return item
+
+    return [tuple(value(item) for item in row) for row in rows]
+
+
 # The raw table of each TPC-H table, and the columns that key its versions.
 RAW_TABLES = {
     "customer": ("erp_customers", ["c_custkey"]),
