@@ -149,6 +149,11 @@ def reads_warehouse(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _shown_path(path: Path, paths: Paths) -> str:
+    """A path relative to the project when it is inside it (shorter on a terminal), else in full."""
+    return str(path.relative_to(paths.project_dir)) if path.is_relative_to(paths.project_dir) else str(path)
+
+
 def compact_table(title: str) -> Table:
     """A table for a terminal of 80 columns or a pipe: light rules, and cells that wrap rather than end in '…'."""
     # No rules or edges: a column's only cost is its widest cell and one space either side.
@@ -320,6 +325,8 @@ def run(
     console.print(f"[bold green]Done[/] on target {target}: {stages}.")
     if docs:
         console.print("Docs site: target/static_index.html (one file), or `make docs` to serve it.")
+    if summary.dashboards is not None:
+        console.print(f"Dashboards: {_shown_path(summary.dashboards, paths)}")
 
 
 @app.command("ci-slim")
@@ -525,6 +532,7 @@ def rollback(
     _prepare_target(target, paths)
     rollback_marts(paths.project_dir, target, to_version)
     _print_publication_and_runs(target, paths)
+    _redraw_dashboards(target, paths)
 
 
 @app.command()
@@ -542,6 +550,28 @@ def publish(target: TargetOption = "dev") -> None:
     if outcome:
         console.print(outcome)
     _print_publication_and_runs(target, paths)
+    _redraw_dashboards(target, paths)
+
+
+@app.command()
+@reports_errors
+@reads_warehouse
+def dashboards(target: TargetOption = "dev") -> None:
+    """Draw the stakeholder dashboards from the live published marts (`elt run` does it after publishing)."""
+    paths = Paths.resolve()
+    _prepare_target(target, paths)
+    if _redraw_dashboards(target, paths) is None:
+        raise EltError("nothing is published yet, so there is nothing to draw: run `elt run` first.")
+
+
+def _redraw_dashboards(target: str, paths: Paths) -> Path | None:
+    """The dashboards show what is live: drawn again after anything that changes it."""
+    from elt.dashboards import build_dashboards
+
+    index = build_dashboards(target, paths)
+    if index is not None:
+        console.print(f"Dashboards: {_shown_path(index, paths)}")
+    return index
 
 
 @app.command("setup-roles")

@@ -1,4 +1,4 @@
-"""`elt run`: generate what is missing, load every pending batch, build once, publish, then docs.
+"""`elt run`: generate what is missing, load every pending batch, build once, publish, then docs and dashboards.
 
 One build after all the loads is exact: the SCD2 history is derived from raw, which keeps
 every version with its business date (decision 0022), so a run that catches up ten days
@@ -11,12 +11,14 @@ import hashlib
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import psycopg
 from rich.console import Console
 
 from elt import local_pg
+from elt.dashboards import build_dashboards
 from elt.dbt import BUILD_RESULTS, PRODUCTION_BUILD_ARGS, DbtSummary, dbt_target_dir, publish_marts, run_dbt
 from elt.errors import EltError
 from elt.generate.export import generate_all
@@ -38,6 +40,8 @@ class RunSummary:
     batches: list[BatchResult] = field(default_factory=list)
     builds: list[DbtSummary] = field(default_factory=list)
     published: bool = False
+    # The dashboards' index page, when the run drew them.
+    dashboards: Path | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -166,6 +170,10 @@ def _run_stages(
         with console.status("dbt docs generate"):
             run_dbt(paths.project_dir, target, "docs", "generate", "--static")
         summary.stage_seconds["docs"] = time.perf_counter() - started
+        started = time.perf_counter()
+        with console.status("Drawing the dashboards"):
+            summary.dashboards = build_dashboards(target, paths)
+        summary.stage_seconds["dashboards"] = time.perf_counter() - started
     save_state(paths)
 
 

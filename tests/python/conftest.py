@@ -33,6 +33,7 @@ import psycopg
 import pytest
 
 import preforked
+from browser import Chromium
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 ELT = Path(sys.executable).parent / "elt"
@@ -56,7 +57,7 @@ PARSE_KEY_VARIABLES = {
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 # `elt` commands that never start dbt, so need no saved parse (a session that only
 # generates and loads parses nothing).
-ELT_COMMANDS_WITHOUT_DBT = ("generate", "load")
+ELT_COMMANDS_WITHOUT_DBT = ("generate", "load", "dashboards")
 
 
 @dataclass
@@ -537,3 +538,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     )
     if outcomes and every_file and every_file <= selected and unfiltered and session.testsfailed == 0:
         write_report(outcomes)
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    """One Playwright driver per module (imported late: only the browser tests need it)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture
+def chromium(playwright) -> Iterator[Chromium]:
+    """A headless Chromium session of the test's own (browser.py)."""
+    session = Chromium(playwright)
+    yield session
+    session.close()

@@ -10,11 +10,9 @@ the tests fail and say what to install.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import socket
-import struct
 import subprocess
 import time
 import urllib.error
@@ -22,24 +20,19 @@ import urllib.request
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from conftest import DBT, PROJECT_DIR, TEST_SCALE_FACTOR, WITH_DOCS, Workspace, make_workspace
+from browser import TIMEOUT_MS, Chromium, assert_screenshot
+from conftest import DBT, PROJECT_DIR, TEST_SCALE_FACTOR, WITH_DOCS, Workspace, make_workspace, warehouse_query
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-# --no-sandbox: CI containers run as root, where Chromium's sandbox refuses to start. The other two
-# keep the browser from reaching out (there is no network here, and a test should not wait on one).
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking", "--disable-component-update"]
-VIEWPORT = {"width": 1400, "height": 900}
-TIMEOUT_MS = 20_000
 
 MART = "fct_order_lines"
 # The ERP table the mart's rows come from: its lineage graph must lead back to it.
@@ -54,6 +47,7 @@ class DocsSite:
     target_dir: Path
     manifest: dict
     url: str
+    workspace: Workspace
 
     def resource(self, unique_id: str) -> dict:
         return self.manifest["nodes"].get(unique_id) or self.manifest["sources"][unique_id]
@@ -124,50 +118,7 @@ def docs_site(tmp_path_factory: pytest.TempPathFactory, landed_export: Path) -> 
         assert (target_dir / artifact).is_file(), f"elt run wrote no {artifact} to {target_dir}"
     manifest = json.loads((target_dir / "manifest.json").read_text())
     with dbt_docs_serve(workspace) as url:
-        yield DocsSite(target_dir, manifest, url)
-
-
-@dataclass
-class Chromium:
-    """Headless Chromium for one test, launched on first use so that a missing browser fails the test."""
-
-    playwright: Playwright
-    browser: Browser | None = None
-    # Uncaught JavaScript exceptions on any page: the site broke even where the page looks right.
-    page_errors: list[str] = field(default_factory=list)
-
-    def open(self, url: str) -> Page:
-        if self.browser is None:
-            if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
-                pytest.fail(
-                    f"No browser at {CHROMIUM}. The docs-site tests drive a real Chromium and Playwright cannot "
-                    "download one here: install Debian's chromium (`sudo apt-get install chromium`, as .ci/run "
-                    "does), or set CHROMIUM_PATH to a Chrome or Chromium executable.",
-                    pytrace=False,
-                )
-            self.browser = self.playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = self.browser.new_page(viewport=VIEWPORT)
-        page.set_default_timeout(TIMEOUT_MS)
-        page.on("pageerror", lambda error: self.page_errors.append(str(error)))
-        page.goto(url)
-        return page
-
-    def close(self) -> None:
-        if self.browser is not None:
-            self.browser.close()
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as playwright:
-        yield playwright
-
-
-@pytest.fixture
-def chromium(playwright: Playwright) -> Iterator[Chromium]:
-    session = Chromium(playwright)
-    yield session
-    session.close()
+        yield DocsSite(target_dir, manifest, url, workspace)
 
 
 MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -208,15 +159,6 @@ def assert_model_page(page: Page, model: dict) -> None:
     assert sorted(shown) == sorted(model["columns"]), f"{name}'s column table does not list its columns"
     for column, spec in model["columns"].items():
         assert_shows(shown[column], spec["description"], f"the description of {name}.{column}")
-
-
-def assert_screenshot(path: Path) -> None:
-    """A PNG of at least the viewport's size with something on it (a blank page compresses to a few kB)."""
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
-    width, height = struct.unpack(">II", data[16:24])
-    assert width >= VIEWPORT["width"] and height >= VIEWPORT["height"], f"{path} is {width}x{height}"
-    assert len(data) > 30_000, f"{path} is {len(data)} bytes: a blank page?"
 
 
 def ancestors(parent_map: dict[str, list[str]], unique_id: str) -> set[str]:
@@ -379,4 +321,97 @@ def test_static_index_opens_from_disk_and_shows_the_mart(
 
     page = chromium.open(f"{static_index.as_uri()}#!/model/{model_id}")
     assert_model_page(page, docs_site.resource(model_id))
+    assert not chromium.page_errors
+
+
+PUBLISHED_MART = "fct_orders"
+PROJECT = "wholesale"
+
+
+def embedded_artifacts(static_index: str) -> tuple[dict, dict]:
+    """The manifest and catalog `dbt docs generate --static` wrote into the page's script."""
+    start = static_index.index("{manifest:") + len("{manifest:")
+    decoder = json.JSONDecoder()
+    manifest, end = decoder.raw_decode(static_index, start)
+    assert static_index.startswith(",catalog:", end), "static_index.html's script is not laid out as dbt writes it"
+    catalog, _ = decoder.raw_decode(static_index, end + len(",catalog:"))
+    return manifest, catalog
+
+
+# What the views consumers read leave out (var build_internal_columns in dbt_project.yml).
+BUILD_INTERNAL_COLUMNS = {"built_at", "last_changed_date"}
+
+
+def test_the_docs_list_every_published_relation_consumers_query(docs_site: DocsSite, chromium: Chromium) -> None:
+    manifest = docs_site.manifest
+    published_models = {
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["fqn"][1] == "marts"
+    }
+    declared = {source["name"] for source in manifest["sources"].values() if source["source_name"] == "marts"}
+    query = warehouse_query("dev", docs_site.workspace.env)
+    views = "select table_name from information_schema.tables where table_schema = 'marts' and table_type = 'VIEW'"
+    in_warehouse = {row[0] for row in query(views)}
+    assert declared == published_models == in_warehouse, (
+        f"declared in models/marts/_published__sources.yml but not published: {sorted(declared - in_warehouse)}; "
+        f"published but not declared: {sorted(in_warehouse - declared)}; "
+        f"marts that are not published: {sorted(published_models - in_warehouse)}"
+    )
+
+    # The catalog read the published view itself: its columns, without the build's own.
+    source_id = docs_site.source_id("marts", PUBLISHED_MART)
+    catalog = json.loads((docs_site.target_dir / "catalog.json").read_text())
+    columns = [
+        row[0]
+        for row in query(
+            "select column_name from information_schema.columns "
+            f"where table_schema = 'marts' and table_name = '{PUBLISHED_MART}' order by ordinal_position"
+        )
+    ]
+    assert list(catalog["sources"][source_id]["columns"]) == columns
+    assert not BUILD_INTERNAL_COLUMNS & set(columns)
+
+    page = chromium.open(f"{docs_site.url}#!/source/{source_id}")
+    expect(page.locator(".app-title h1").first).to_contain_text(f"marts.{PUBLISHED_MART}")
+    assert_shows(page.locator("body"), f"warehouse.marts.{PUBLISHED_MART}", "the published relation's name")
+    rows = page.locator("section", has=page.locator("#columns")).locator("tr.column-row")
+    expect(rows).to_have_count(len(columns))
+    assert [row.locator("td").first.inner_text().strip() for row in rows.all()] == columns
+    # Its description leads to the mart it publishes.
+    page.locator("section", has=page.locator("#description")).get_by_role("link", name=PUBLISHED_MART).click()
+    expect(page.locator(".app-title h1").first).to_contain_text(PUBLISHED_MART)
+    assert page.url.endswith(f"#!/model/{docs_site.model_id(PUBLISHED_MART)}")
+    assert not chromium.page_errors
+
+
+def test_static_index_is_the_last_build_and_links_each_dashboard(docs_site: DocsSite, chromium: Chromium) -> None:
+    static_index = docs_site.target_dir / "static_index.html"
+    manifest, catalog = embedded_artifacts(static_index.read_text())
+    build = json.loads((docs_site.target_dir / "build_run_results.json").read_text())["metadata"]
+    # The catalog was read after the run's build, from what it built and published, and the
+    # manifest beside it is the project as built: every node, source and exposure, unchanged.
+    assert catalog["metadata"]["generated_at"] > build["generated_at"]
+    for kind in ("nodes", "sources", "exposures"):
+        embedded = {uid: item.get("checksum") or item.get("description") for uid, item in manifest[kind].items()}
+        written = {
+            uid: item.get("checksum") or item.get("description") for uid, item in docs_site.manifest[kind].items()
+        }
+        assert embedded == written, f"static_index.html holds other {kind} than the build's manifest.json"
+    assert f"source.{PROJECT}.marts.{PUBLISHED_MART}" in catalog["sources"]
+
+    for exposure in docs_site.manifest["exposures"].values():
+        if exposure.get("type") != "dashboard":
+            continue
+        page = chromium.open(f"{static_index.as_uri()}#!/exposure/{exposure['unique_id']}")
+        link = page.get_by_role("link", name="View this exposure")
+        assert link.get_attribute("href") == exposure["url"] == f"dashboards/{exposure['name']}.html"
+        # The docs site opens an exposure's url in a new tab.
+        with page.context.expect_page() as opened:
+            link.click()
+        dashboard = opened.value
+        dashboard.wait_for_load_state()
+        assert dashboard.url == (docs_site.target_dir / exposure["url"]).as_uri()
+        expect(dashboard.locator("h1")).to_have_text(exposure["label"])
+        dashboard.locator(".js-plotly-plot .main-svg").first.wait_for()
     assert not chromium.page_errors
