@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SQL_DIRS := models macros tests/dbt analyses snapshots
 
-.PHONY: run run-pg test test-fast sql-tests lint fix check precommit ci-slim docs clean bench bench-load
+.PHONY: run run-pg dagster test test-fast sql-tests lint fix check precommit ci-slim docs clean bench bench-load
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,13 @@ run: $(STAMP)
 ## run-pg: the same on a local PostgreSQL (started from the pgserver wheel unless PGHOST is set)
 run-pg: $(STAMP)
 	$(BIN)/elt run --target pg
+
+## dagster: the orchestrator on http://127.0.0.1:3000 (UI, daily schedule, landing sensor; docs/orchestration.md); run history in DAGSTER_HOME
+DAGSTER_HOME ?= $(CURDIR)/state/dagster
+dagster: $(STAMP)
+	mkdir -p $(DAGSTER_HOME)
+	cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -f orchestration/definitions.py -h 127.0.0.1 -p 3000
 
 ## test: every test, on both engines, in TEST_WORKERS parallel pytest-xdist workers; each worker starts its own throwaway PostgreSQL server (docs/testing.md)
 TEST_WORKERS ?= 2
@@ -47,8 +54,8 @@ sql-tests: $(STAMP)
 ## lint: sqlfluff over every SQL file, ruff over the Python
 lint: $(STAMP)
 	$(BIN)/sqlfluff lint $(SQL_DIRS)
-	$(BIN)/ruff check scripts tests/python
-	$(BIN)/ruff format --check scripts tests/python
+	$(BIN)/ruff check scripts tests/python orchestration
+	$(BIN)/ruff format --check scripts tests/python orchestration
 
 ## check: project rules over dbt's manifest (dbt-bouncer.yml): descriptions, grain tests, layers, names, contracts, freshness
 check: $(STAMP)
@@ -66,8 +73,8 @@ ci-slim: $(STAMP)
 ## fix: let sqlfluff and ruff rewrite what they can
 fix: $(STAMP)
 	$(BIN)/sqlfluff fix $(SQL_DIRS)
-	$(BIN)/ruff check --fix scripts tests/python
-	$(BIN)/ruff format scripts tests/python
+	$(BIN)/ruff check --fix scripts tests/python orchestration
+	$(BIN)/ruff format scripts tests/python orchestration
 
 ## docs: generate the dbt docs site (also a single static_index.html) and serve it on :8080
 docs: $(STAMP)

@@ -32,7 +32,7 @@ class Chromium:
     # Uncaught JavaScript exceptions on any page: the site broke even where the page looks right.
     page_errors: list[str] = field(default_factory=list)
 
-    def open(self, url: str) -> Page:
+    def open(self, url: str, viewport: dict[str, int] | None = None) -> Page:
         if self.browser is None:
             if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
                 pytest.fail(
@@ -42,7 +42,7 @@ class Chromium:
                     pytrace=False,
                 )
             self.browser = self.playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = self.browser.new_page(viewport=VIEWPORT)
+        page = self.browser.new_page(viewport=viewport or VIEWPORT)
         page.set_default_timeout(TIMEOUT_MS)
         page.on("pageerror", lambda error: self.page_errors.append(str(error)))
         page.goto(url)

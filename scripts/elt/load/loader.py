@@ -265,8 +265,12 @@ def load_pending(
     only_batch: str | None = None,
     after_each: Callable[[BatchResult], None] | None = None,
     report: Report = _ignore,
+    only_source: str | None = None,
 ) -> list[BatchResult]:
     """Load pending batches oldest first; `after_each` runs after every loaded batch.
+
+    `only_source` loads that source's batches alone (the orchestrator loads each source as
+    its own step), and any batch whose manifest cannot be read, since it may be that source's.
 
     A batch that fails holds back the later batches of its source, so that source's history
     stays in order, unless a corrected delivery that replaces it is landed: then the failure
@@ -275,6 +279,8 @@ def load_pending(
     Raises LoadError, after loading what could be, when any batch failed unreplaced.
     """
     batch_dirs = pending_batch_dirs(paths, only_batch)
+    if only_source is not None:
+        batch_dirs = [path for path in batch_dirs if source_of(path) in (only_source, None)]
     replaced_by = replacements(list_batches(paths.landing_dir))
     results: list[BatchResult] = []
     failures: list[tuple[Path, str | None, str]] = []  # (batch, its source, the one-line message)
