@@ -532,7 +532,7 @@ def rollback(
     _prepare_target(target, paths)
     rollback_marts(paths.project_dir, target, to_version)
     _print_publication_and_runs(target, paths)
-    _redraw_dashboards(target, paths)
+    _redraw_dashboards_after("rollback", target, paths)
 
 
 @app.command()
@@ -550,7 +550,7 @@ def publish(target: TargetOption = "dev") -> None:
     if outcome:
         console.print(outcome)
     _print_publication_and_runs(target, paths)
-    _redraw_dashboards(target, paths)
+    _redraw_dashboards_after("publication", target, paths)
 
 
 @app.command()
@@ -572,6 +572,20 @@ def _redraw_dashboards(target: str, paths: Paths) -> Path | None:
     if index is not None:
         console.print(f"Dashboards: {_shown_path(index, paths)}")
     return index
+
+
+def _redraw_dashboards_after(change: str, target: str, paths: Paths) -> None:
+    """After a publish or rollback, which stands whatever happens here: a failed drawing is a warning."""
+    import duckdb
+    import psycopg
+
+    try:
+        _redraw_dashboards(target, paths)
+    except (EltError, duckdb.Error, psycopg.Error, OSError) as error:
+        console.print(
+            f"[yellow]warning:[/] the {change} is done, but the dashboards were not drawn again ({error}); "
+            f"`elt dashboards --target {target}` draws them."
+        )
 
 
 @app.command("setup-roles")
