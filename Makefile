@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-## run: generate -> load -> dbt build -> dbt docs, on the embedded DuckDB warehouse
+## run: generate -> load -> dbt build -> publish -> dbt docs and dashboards, on the embedded DuckDB warehouse
 run: $(STAMP)
 	$(BIN)/elt run --target dev
 

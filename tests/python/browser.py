@@ -8,7 +8,14 @@ install. The `chromium` fixture (conftest.py) gives each test its own session.
 from __future__ import annotations
 
 import os
+import socket
 import struct
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,3 +67,44 @@ def assert_screenshot(path: Path) -> None:
     width, height = struct.unpack(">II", data[16:24])
     assert width >= VIEWPORT["width"] and height >= VIEWPORT["height"], f"{path} is {width}x{height}"
     assert len(data) > 30_000, f"{path} is {len(data)} bytes: a blank page?"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def served(command: list[str], cwd: Path, env: dict[str, str], probe_url: str, wait_s: float) -> Iterator[None]:
+    """A local web server for one test: started, waited for until `probe_url` answers, and stopped after.
+
+    Its log goes to a file beside it (a pipe nobody reads would fill and stall the server), and
+    a server that exits or does not answer in `wait_s` fails the test with the log's end."""
+    name = Path(command[0]).name
+    log_path = cwd / f"{name}.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + wait_s
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"{name} exited {server.returncode}:\n{log_path.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(probe_url, timeout=5) as response:
+                    response.read()
+                break
+            except (urllib.error.URLError, OSError):
+                if time.monotonic() > deadline:
+                    pytest.fail(
+                        f"{name} did not answer on {probe_url} in {wait_s:g} s:\n{log_path.read_text()[-3000:]}"
+                    )
+                time.sleep(0.2)
+        yield
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -28,7 +26,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from browser import TIMEOUT_MS, Chromium, assert_screenshot
+from browser import TIMEOUT_MS, Chromium, assert_screenshot, free_port, served
 from conftest import DBT, PROJECT_DIR, TEST_SCALE_FACTOR, WITH_DOCS, Workspace, make_workspace, warehouse_query
 
 pytestmark = pytest.mark.e2e
@@ -64,12 +62,6 @@ class DocsSite:
         )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextmanager
 def dbt_docs_serve(workspace: Workspace) -> Iterator[str]:
     """`dbt docs serve` as `make docs` runs it, on a free port; yields its URL.
@@ -80,32 +72,10 @@ def dbt_docs_serve(workspace: Workspace) -> Iterator[str]:
     """
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    log_path = workspace.root / "dbt-docs-serve.log"
     command = [str(DBT), "docs", "serve", "--port", str(port), "--no-browser"]
     command += ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
-    with log_path.open("w") as log:
-        server = subprocess.Popen(command, cwd=workspace.root, env=workspace.env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"dbt docs serve exited {server.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    response.read()
-                break
-            except (urllib.error.URLError, OSError):
-                if time.monotonic() > deadline:
-                    pytest.fail(f"dbt docs serve did not answer on {url} in 60 s:\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.2)
+    with served(command, workspace.root, workspace.env, url, wait_s=60):
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 @pytest.fixture(scope="module")

@@ -27,10 +27,9 @@ import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from browser import Chromium, assert_screenshot
+from browser import Chromium, assert_screenshot, free_port, served
 from conftest import PROJECT_DIR, Workspace, make_workspace, warehouse_query
 from elt.sources import sources
-from test_docs_site import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -191,31 +190,9 @@ def dagster_webserver(env: dict[str, str], root: Path) -> Iterator[str]:
     """The UI `make dagster` serves, on a free port; yields its URL. Runs launch at once (no daemon)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log_path = root / "dagster-webserver.log"
     command = [str(DAGSTER_BIN / "dagster-webserver"), "-f", str(DEFINITIONS), "-h", "127.0.0.1", "-p", str(port)]
-    with log_path.open("w") as log:
-        server = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"dagster-webserver exited {server.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/server_info", timeout=5) as response:
-                    response.read()
-                break
-            except (urllib.error.URLError, OSError):
-                if time.monotonic() > deadline:
-                    pytest.fail(f"dagster-webserver did not answer on {url} in 120 s:\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.5)
+    with served(command, root, env, f"{url}/server_info", wait_s=120):
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def expected_asset_keys(workspace: Workspace) -> set[str]:

@@ -38,7 +38,7 @@ def test_a_run_records_its_batches_rows_quality_and_tests(
     engine, landed_dirty: Path, start_from_built_dirty_run
 ) -> None:
     target, workspace, query = engine
-    # The whole job over the dirty feed, docs step included: the run records each of its stages.
+    # The whole job over the dirty feed, docs and dashboards included: the run records each of its stages.
     start_from_built_dirty_run(target, workspace)
     workspace.env["ELT_LANDING_DIR"] = str(landed_dirty)
 
@@ -70,7 +70,7 @@ def test_a_run_records_its_batches_rows_quality_and_tests(
     # One build over every loaded batch (decision 0022), green, and the version it published is the live one.
     assert builds == 1 and tests_failed == 0
     assert published == query("select version from audit.publish_log where status = 'live'")[0][0]
-    assert set(json.loads(stage_seconds)) == {"generate", "load + build", "publish", "docs"}
+    assert set(json.loads(stage_seconds)) == {"generate", "load + build", "publish", "docs", "dashboards"}
 
     # Per-node results of the last build equal dbt's own run_results.json.
     last_build = json.loads((workspace.dbt_target_dir / "build_run_results.json").read_text())
