@@ -70,7 +70,6 @@ from elt.locking import reading_warehouse, warehouse_lock
 from elt.run import build_inputs, ensure_local_postgres, live_version
 from elt.settings import Paths
 from elt.sources import ERP, sources
-from elt.status import published_versions
 from elt.targets import target_config
 
 TARGET = os.environ.get("DBT_TARGET", "dev")
@@ -331,11 +330,8 @@ def dashboards() -> MaterializeResult:
     index = build_dashboards(TARGET, PATHS)
     if index is None:
         raise EltError("nothing is published, so there are no dashboards to draw; the publication step says why.")
-    with open_warehouse(TARGET, PATHS) as warehouse:
-        live = [row[0] for row in published_versions(warehouse) if row[2] == "live"]
-    return MaterializeResult(
-        metadata={"index": MetadataValue.path(str(index)), "live_version": MetadataValue.int(live[0])}
-    )
+    live = MetadataValue.int(live_version(TARGET, PATHS))
+    return MaterializeResult(metadata={"index": MetadataValue.path(str(index)), "live_version": live})
 
 
 # --- jobs, schedule, sensor ------------------------------------------------------------------
