@@ -14,7 +14,7 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set boundary = run_query(
-        'select cast(' ~ expression ~ ' as varchar) from ' ~ this
+        'select cast(' ~ expression ~ ' as ' ~ string_type() ~ ') from ' ~ this
     ).columns[0].values()[0] -%}
     {{ return(none if boundary is none else "cast('" ~ boundary ~ "' as " ~ data_type ~ ")") }}
 {%- endmacro %}

@@ -103,12 +103,12 @@
     {%- set keys = key_columns | join(', ') -%}
     {%- set key_text -%}
         {%- for key in key_columns -%}
-            {{ " || '|' || " if not loop.first }}cast(ranked.{{ key }} as varchar)
+            {{ " || '|' || " if not loop.first }}cast(ranked.{{ key }} as {{ string_type() }})
         {%- endfor -%}
     {%- endset -%}
     select
-        cast('{{ entity }}' as varchar) as entity,
-        cast({{ key_text }} as varchar) as record_key,
+        cast('{{ entity }}' as {{ string_type() }}) as entity,
+        cast({{ key_text }} as {{ string_type() }}) as record_key,
         ranked.source_batch_id,
         ranked.source_row,
         ranked.source_business_date,
@@ -119,7 +119,7 @@
                 when ranked.change_operation = 'delete' and ranked.effect_rank = 1 then 'delete_of_unknown_key'
                 else 'insert_after_update'
             end
-            as varchar
+            as {{ string_type() }}
         ) as rule_applied
     from (
         select
@@ -160,11 +160,12 @@
         ~ " where rule_applied = 'insert_after_update' and source_business_date >= " ~ since
         ~ " order by entity, record_key"
     ) -%}
+    {%- set text = string_type() -%}
     {%- set key_text = {
-        'customers': "cast(customer_id as varchar)",
-        'parts': "cast(part_id as varchar)",
-        'suppliers': "cast(supplier_id as varchar)",
-        'part_suppliers': "cast(part_id as varchar) || '|' || cast(supplier_id as varchar)",
+        'customers': "cast(customer_id as " ~ text ~ ")",
+        'parts': "cast(part_id as " ~ text ~ ")",
+        'suppliers': "cast(supplier_id as " ~ text ~ ")",
+        'part_suppliers': "cast(part_id as " ~ text ~ ") || '|' || cast(supplier_id as " ~ text ~ ")",
     } -%}
     {%- set keys_by_entity = {} -%}
     {%- for entity, record_key in moved.rows -%}

@@ -1,8 +1,9 @@
 {#
     The warehouse's one way to make a surrogate key: a 64-bit integer, the first 60 bits of
     the md5 of the given columns (each cast to text with nulls spelled out, joined with a
-    separator that cannot occur in the data). md5 and the casts behave the same on DuckDB and
-    PostgreSQL, so a key is the same number on both; 60 bits keep it positive in a bigint.
+    separator that cannot occur in the data). md5 and the casts behave the same on DuckDB,
+    PostgreSQL and Spark, so a key is the same number on all three; 60 bits keep it positive
+    in a bigint.
 
     An integer, not the 32-character hex text it was: facts join their dimensions on it, and
     an integer join is the cheaper one on both engines (docs/decisions/0033 has the timings).
@@ -22,7 +23,7 @@
 {% macro surrogate_key_text(columns) -%}
     {%- set parts = [] -%}
     {%- for column in columns -%}
-        {%- do parts.append("coalesce(cast(" ~ column ~ " as varchar), '_null_')") -%}
+        {%- do parts.append("coalesce(cast(" ~ column ~ " as " ~ string_type() ~ "), '_null_')") -%}
     {%- endfor -%}
     {{ parts | join(" || '|' || ") }}
 {%- endmacro %}
@@ -37,6 +38,12 @@
 {#- PostgreSQL reads 'x'-prefixed hex as a bit string, and a bit string as an integer. -#}
 {% macro postgres__surrogate_key(columns) -%}
     cast(cast('x' || substr(md5({{ surrogate_key_text(columns) }}), 1, 15) as bit(60)) as bigint)
+{%- endmacro %}
+
+
+{#- Spark reads neither prefix; conv() turns the hex digits into decimal text, which it casts. -#}
+{% macro spark__surrogate_key(columns) -%}
+    cast(conv(substr(md5({{ surrogate_key_text(columns) }}), 1, 15), 16, 10) as bigint)
 {%- endmacro %}
 
 

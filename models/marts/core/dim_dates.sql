@@ -32,11 +32,8 @@ bounds as (
 
 spine as (
 
-    select cast(spine_days.calendar_day as date) as date_day
-    from bounds
-    cross join generate_series(
-        cast(first_date as timestamp), cast(last_date as timestamp), interval '1 day'
-    ) as spine_days (calendar_day)
+    select calendar_day as date_day
+    from ({{ calendar_days('bounds', 'first_date', 'last_date') }}) as calendar
 
 ),
 
@@ -49,7 +46,7 @@ parts as (
         cast(extract(month from date_day) as integer) as month_of_year,
         cast(extract(day from date_day) as integer) as day_of_month,
         cast(extract(doy from date_day) as integer) as day_of_year,
-        cast(extract(isodow from date_day) as integer) as iso_day_of_week,
+        cast({{ iso_day_of_week('date_day') }} as integer) as iso_day_of_week,
         cast(extract(week from date_day) as integer) as iso_week_of_year,
         cast(date_trunc('month', date_day) as date) as first_day_of_month
     from spine
@@ -68,7 +65,9 @@ final as (
         iso_day_of_week,
         iso_week_of_year,
         first_day_of_month,
-        cast(calendar_year as varchar) || '-' || lpad(cast(month_of_year as varchar), 2, '0') as year_month_label,
+        cast(calendar_year as {{ string_type() }})
+        || '-'
+        || lpad(cast(month_of_year as {{ string_type() }}), 2, '0') as year_month_label,
         -- Names spelled out: the engines' own month and day name functions differ.
         case month_of_year
             when 1 then 'January'

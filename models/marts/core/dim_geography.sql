@@ -40,12 +40,12 @@ unknown_member as (
 
     select
         cast(-1 as bigint) as nation_id,
-        cast('Unknown' as varchar) as nation_name,
-        cast(null as varchar) as iso_alpha2,
-        cast(null as varchar) as iso_alpha3,
-        cast(null as varchar) as iso_numeric,
+        cast('Unknown' as {{ string_type() }}) as nation_name,
+        cast(null as {{ string_type() }}) as iso_alpha2,
+        cast(null as {{ string_type() }}) as iso_alpha3,
+        cast(null as {{ string_type() }}) as iso_numeric,
         cast(-1 as bigint) as region_id,
-        cast('Unknown' as varchar) as region_name
+        cast('Unknown' as {{ string_type() }}) as region_name
 
 ),
 

@@ -79,7 +79,7 @@ totals as (
 
     select
         order_id,
-        cast(min(order_status_code) as varchar) as order_status_code,
+        cast(min(order_status_code) as {{ string_type() }}) as order_status_code,
         min(customer_sk) as customer_sk,
         min(customer_id) as customer_id,
         min(order_date) as order_date,

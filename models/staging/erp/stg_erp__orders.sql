@@ -28,13 +28,13 @@ renamed as (
     select
         cast(o_orderkey as bigint) as order_id,
         cast(o_custkey as bigint) as customer_id,
-        cast(o_orderstatus as varchar) as order_status_code,
+        cast(o_orderstatus as {{ string_type() }}) as order_status_code,
         cast(o_totalprice as decimal(15, 2)) as order_total_price,
         cast(o_orderdate as date) as order_date,
-        cast(o_orderpriority as varchar) as order_priority,
-        cast(o_clerk as varchar) as clerk_name,
+        cast(o_orderpriority as {{ string_type() }}) as order_priority,
+        cast(o_clerk as {{ string_type() }}) as clerk_name,
         cast(o_shippriority as integer) as ship_priority,
-        cast(o_comment as varchar) as order_comment,
+        cast(o_comment as {{ string_type() }}) as order_comment,
         is_deleted,
         {{ source_version_columns() }},
         {{ build_started_at() }} as built_at

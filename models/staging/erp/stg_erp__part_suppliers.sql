@@ -13,9 +13,9 @@ renamed as (
         cast(ps_suppkey as bigint) as supplier_id,
         cast(ps_availqty as integer) as available_quantity,
         cast(ps_supplycost as decimal(15, 2)) as supply_cost,
-        cast(ps_comment as varchar) as offer_comment,
+        cast(ps_comment as {{ string_type() }}) as offer_comment,
         _op = 'delete' as is_deleted,
-        cast(_op as varchar) as change_operation,
+        cast(_op as {{ string_type() }}) as change_operation,
         _source_row as source_row,
         {{ source_version_columns() }}
     from deliveries

@@ -8,8 +8,8 @@ renamed as (
 
     select
         cast(r_regionkey as bigint) as region_id,
-        cast(r_name as varchar) as region_name,
-        cast(r_comment as varchar) as region_comment,
+        cast(r_name as {{ string_type() }}) as region_name,
+        cast(r_comment as {{ string_type() }}) as region_comment,
         {{ source_version_columns() }}
     from latest
 

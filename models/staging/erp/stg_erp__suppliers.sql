@@ -10,14 +10,14 @@ renamed as (
 
     select
         cast(s_suppkey as bigint) as supplier_id,
-        cast(s_name as varchar) as supplier_name,
-        cast(s_address as varchar) as supplier_address,
+        cast(s_name as {{ string_type() }}) as supplier_name,
+        cast(s_address as {{ string_type() }}) as supplier_address,
         cast(s_nationkey as bigint) as nation_id,
-        cast(s_phone as varchar) as supplier_phone,
+        cast(s_phone as {{ string_type() }}) as supplier_phone,
         cast(s_acctbal as decimal(15, 2)) as account_balance,
-        cast(s_comment as varchar) as supplier_comment,
+        cast(s_comment as {{ string_type() }}) as supplier_comment,
         _op = 'delete' as is_deleted,
-        cast(_op as varchar) as change_operation,
+        cast(_op as {{ string_type() }}) as change_operation,
         _source_row as source_row,
         {{ source_version_columns() }}
     from deliveries
