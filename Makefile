@@ -28,8 +28,9 @@ dagster: $(STAMP)
 	cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -f orchestration/definitions.py -h 127.0.0.1 -p 3000
 
-## test: every test, on both engines, in TEST_WORKERS parallel pytest-xdist workers; each worker starts its own throwaway PostgreSQL server (docs/testing.md)
-TEST_WORKERS ?= 2
+## test: every test, on both engines, in TEST_WORKERS parallel pytest-xdist workers (one per core, at least two); each worker starts its own throwaway PostgreSQL server (docs/testing.md)
+# The tests are CPU-bound (dbt's Python): one worker per core, so a larger CI runner finishes sooner.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -gt 2 ] && echo $$n || echo 2)
 test: $(STAMP)
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=30
 

@@ -2,9 +2,9 @@
 
 ELT_KILL_AT=<point> makes the process SIGKILL itself when it gets there, so a test can crash
 a run at an exact moment instead of guessing with timers. ELT_PAUSE_AT=<point> makes it
-stop there for ELT_PAUSE_SECONDS (touching ELT_PAUSE_MARKER first, so a test knows it
-arrived), which lets a test start a second process, or restart the database, while the
-first is at that point.
+stop there for ELT_PAUSE_SECONDS the first time it gets there (touching ELT_PAUSE_MARKER
+first, so a test knows it arrived), which lets a test start a second process, or restart
+the database, while the first is at that point.
 
 The points:
 
@@ -44,10 +44,17 @@ DBT_POINT_PREFIX = "dbt:"
 _DBT_COMMIT_EVENT = "SQLCommit"
 
 
+# The points this process has paused at: a pause is for a test to act while the process is
+# there, which it does the first time; a loader point comes once per batch, and pausing at
+# every batch would only make the test wait.
+_PAUSED: set[str] = set()
+
+
 def fault_point(name: str) -> None:
     if os.environ.get(KILL_AT_VARIABLE) == name:
         os.kill(os.getpid(), signal.SIGKILL)
-    if os.environ.get(PAUSE_AT_VARIABLE) == name:
+    if os.environ.get(PAUSE_AT_VARIABLE) == name and name not in _PAUSED:
+        _PAUSED.add(name)
         marker = os.environ.get(PAUSE_MARKER_VARIABLE)
         if marker:
             Path(marker).touch()

@@ -16,12 +16,13 @@ the connection, and parses again whatever differs.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -151,23 +152,58 @@ def workspace_dir(env: dict[str, str]) -> Path:
     return Path(env[WORKSPACE_DIR_VARIABLE])
 
 
-# (target, connection) -> the partial_parse.msgpack of one `dbt parse` for it, this session.
+def made_once_per_run(base_temp: Path, name: str, make: Callable[[Path], None]) -> Path:
+    """The directory `name` under the run's temp root, made by `make(directory)` the first time
+    any pytest-xdist worker of this run asks for it; the others wait for it and reuse it.
+
+    For what the workers would each make alike and only read: landed files, a dbt parse. A
+    directory whose maker failed is made again by the next caller, never half reused."""
+    # Each worker's temp root is a folder of the run's; without xdist the session's is the run's.
+    run_root = base_temp.parent if os.environ.get("PYTEST_XDIST_WORKER") else base_temp
+    directory = run_root / name
+    with open(run_root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (directory / ".made").exists():
+            shutil.rmtree(directory, ignore_errors=True)
+            directory.mkdir()
+            make(directory)
+            (directory / ".made").touch()
+    return directory
+
+
+# (target, connection) -> the partial_parse.msgpack of one `dbt parse` for it, this run.
 _PARSES: dict[tuple, Path] = {}
 
 
-def parsed_project(target: str, env: dict[str, str]) -> Path:
-    """The project parsed by dbt for `target` over the connection `env` names, once per session."""
+def parsed_project(target: str, env: dict[str, str], base_temp: Path | None = None) -> Path:
+    """The project parsed by dbt for `target` over the connection `env` names, once per run:
+    workers whose connection is the same (a DuckDB file's relative path) share one parse."""
     key = (target, *(env.get(name, "") for name in PARSE_KEY_VARIABLES[target]))
     if key not in _PARSES:
-        scratch = Path(tempfile.mkdtemp(prefix="dbt-parse-"))
-        parse_env = {**env, WORKSPACE_DIR_VARIABLE: str(scratch), "DBT_TARGET_PATH": str(scratch / "target")}
-        parse_env["DBT_LOG_PATH"] = str(scratch / "logs")
-        command = [str(DBT), "parse", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
-        completed = preforked.run([*command, "--target", target], cwd=scratch, env=parse_env)
-        if completed.returncode != 0:
-            raise AssertionError(f"dbt parse --target {target} failed:\n{completed.stdout[-4000:]}")
+
+        def parse(scratch: Path) -> None:
+            parse_env = {**env, WORKSPACE_DIR_VARIABLE: str(scratch), "DBT_TARGET_PATH": str(scratch / "target")}
+            parse_env["DBT_LOG_PATH"] = str(scratch / "logs")
+            command = [str(DBT), "parse", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+            completed = preforked.run([*command, "--target", target], cwd=scratch, env=parse_env)
+            if completed.returncode != 0:
+                raise AssertionError(f"dbt parse --target {target} failed:\n{completed.stdout[-4000:]}")
+
+        digest = hashlib.sha256(repr(key).encode()).hexdigest()[:16]
+        scratch = made_once_per_run(base_temp or _SESSION_BASE_TEMP[0], f"dbt-parse-{digest}", parse)
         _PARSES[key] = scratch / "target" / PARTIAL_PARSE_FILE
     return _PARSES[key]
+
+
+# The session's temp root (pytest's basetemp), known once the session starts.
+_SESSION_BASE_TEMP: list[Path] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_base_temp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base_temp = tmp_path_factory.getbasetemp()
+    _SESSION_BASE_TEMP[:] = [base_temp]
+    return base_temp
 
 
 @pytest.fixture(autouse=True)
@@ -186,11 +222,12 @@ def no_warehouse_in_the_project_dir() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def landed_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A landing directory holding the SF 0.01 export, generated once per session (read-only for tests)."""
-    root = tmp_path_factory.mktemp("shared-landing")
-    workspace = make_workspace(root)
-    workspace.elt("generate", "--scale-factor", TEST_SCALE_FACTOR)
-    return workspace.landing_dir
+    """A landing directory holding the SF 0.01 export, generated once per run (read-only for tests)."""
+
+    def generate(root: Path) -> None:
+        make_workspace(root).elt("generate", "--scale-factor", TEST_SCALE_FACTOR)
+
+    return made_once_per_run(tmp_path_factory.getbasetemp(), "shared-landing", generate) / "landing"
 
 
 TEST_DAYS = "3"
@@ -207,18 +244,27 @@ def land_days_after_export(root: Path, landed_export: Path, *generate_args: str)
     return workspace.landing_dir
 
 
+def shared_days_after_export(base_temp: Path, name: str, landed_export: Path, *generate_args: str) -> Path:
+    """land_days_after_export, once per run (read-only for tests)."""
+
+    def land(root: Path) -> None:
+        land_days_after_export(root, landed_export, *generate_args)
+
+    return made_once_per_run(base_temp, name, land) / "landing"
+
+
 @pytest.fixture(scope="session")
 def landed_days(tmp_path_factory: pytest.TempPathFactory, landed_export: Path) -> Path:
     """A landing directory with the export and TEST_DAYS daily change batches (read-only for tests)."""
-    root = tmp_path_factory.mktemp("shared-landing-days")
-    return land_days_after_export(root, landed_export, "--days", TEST_DAYS, "--seed", TEST_SEED)
+    days = ("--days", TEST_DAYS, "--seed", TEST_SEED)
+    return shared_days_after_export(tmp_path_factory.getbasetemp(), "shared-landing-days", landed_export, *days)
 
 
 @pytest.fixture(scope="session")
 def landed_dirty(tmp_path_factory: pytest.TempPathFactory, landed_export: Path) -> Path:
     """The export and DIRTY_DAYS daily batches from `elt generate --dirty` (read-only for tests)."""
-    root = tmp_path_factory.mktemp("shared-landing-dirty")
-    return land_days_after_export(root, landed_export, "--days", DIRTY_DAYS, "--seed", DIRTY_SEED, "--dirty")
+    days = ("--days", DIRTY_DAYS, "--seed", DIRTY_SEED, "--dirty")
+    return shared_days_after_export(tmp_path_factory.getbasetemp(), "shared-landing-dirty", landed_export, *days)
 
 
 @pytest.fixture

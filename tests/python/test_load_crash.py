@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import signal
-import subprocess
 from pathlib import Path
 
+import preforked
 from conftest import ELT
 from elt.faults import KILL_AT_VARIABLE
 from fingerprints import assert_every_ledger_batch_complete, clean_fingerprint, fingerprint
@@ -21,12 +21,8 @@ def test_killed_loads_then_rerun_equal_a_clean_load(engine, landed_days: Path) -
 
     # Two rounds: the first dies in the export, the second in the first daily batch.
     for point in KILL_POINTS * 2:
-        killed = subprocess.run(
-            [str(ELT), "load", "--target", target],
-            cwd=workspace.root,
-            env={**workspace.env, KILL_AT_VARIABLE: point},
-            capture_output=True,
-            check=False,
+        killed = preforked.run(
+            [ELT, "load", "--target", target], cwd=workspace.root, env={**workspace.env, KILL_AT_VARIABLE: point}
         )
         assert killed.returncode == -signal.SIGKILL, (point, killed.returncode, killed.stderr[-2000:])
 

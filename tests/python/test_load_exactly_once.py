@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
 import duckdb
 
+import preforked
 from conftest import ELT, pg_connect
 from elt.faults import PAUSE_AT_VARIABLE, PAUSE_MARKER_VARIABLE, PAUSE_SECONDS_VARIABLE
 from elt.locking import POSTGRES_WAREHOUSE_LOCK_KEY
@@ -63,8 +63,8 @@ def test_two_loads_at_once_one_is_refused_and_the_data_is_intact(engine, landed_
     target, workspace, query = engine
     workspace.env["ELT_LANDING_DIR"] = str(landed_days)
     marker = workspace.root / "first-load-is-writing"
-    first = subprocess.Popen(
-        [str(ELT), "load", "--target", target],
+    first = preforked.popen(
+        [ELT, "load", "--target", target],
         cwd=workspace.root,
         env={
             **workspace.env,
@@ -72,9 +72,6 @@ def test_two_loads_at_once_one_is_refused_and_the_data_is_intact(engine, landed_
             PAUSE_SECONDS_VARIABLE: "4",
             PAUSE_MARKER_VARIABLE: str(marker),
         },
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
     )
     deadline = time.monotonic() + 120
     while not marker.exists():

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import preforked
 from conftest import ELT, Workspace
 from elt.faults import PAUSE_AT_VARIABLE, PAUSE_MARKER_VARIABLE, PAUSE_SECONDS_VARIABLE
 from fingerprints import warehouse_fingerprint
@@ -39,11 +40,11 @@ def _loaded_export(workspace: Workspace, landed_days: Path, target: str) -> None
 
 
 @contextmanager
-def holding(workspace: Workspace, point: str, *command: str) -> Iterator[subprocess.Popen]:
+def holding(workspace: Workspace, point: str, *command: str) -> Iterator[preforked.PreforkedProcess]:
     """`elt <command>` started and paused at `point`, inside the warehouse lock; SIGKILLed on the way out."""
     marker = workspace.root / f"paused-at-{point}"
-    process = subprocess.Popen(
-        [str(ELT), *command],
+    process = preforked.popen(
+        [ELT, *command],
         cwd=workspace.root,
         env={
             **workspace.env,
@@ -51,9 +52,6 @@ def holding(workspace: Workspace, point: str, *command: str) -> Iterator[subproc
             PAUSE_SECONDS_VARIABLE: str(HOLD_SECONDS),
             PAUSE_MARKER_VARIABLE: str(marker),
         },
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
     )
     try:
         deadline = time.monotonic() + 120
@@ -68,7 +66,7 @@ def holding(workspace: Workspace, point: str, *command: str) -> Iterator[subproc
         process.communicate()
 
 
-def _holder(process: subprocess.Popen, command: str) -> str:
+def _holder(process: preforked.PreforkedProcess, command: str) -> str:
     return f"`{command}` (process {process.pid}, since "
 
 
