@@ -175,7 +175,7 @@ def made_once_per_run(base_temp: Path, name: str, make: Callable[[Path], None]) 
 _PARSES: dict[tuple, Path] = {}
 
 
-def parsed_project(target: str, env: dict[str, str], base_temp: Path | None = None) -> Path:
+def parsed_project(target: str, env: dict[str, str]) -> Path:
     """The project parsed by dbt for `target` over the connection `env` names, once per run:
     workers whose connection is the same (a DuckDB file's relative path) share one parse."""
     key = (target, *(env.get(name, "") for name in PARSE_KEY_VARIABLES[target]))
@@ -190,7 +190,7 @@ def parsed_project(target: str, env: dict[str, str], base_temp: Path | None = No
                 raise AssertionError(f"dbt parse --target {target} failed:\n{completed.stdout[-4000:]}")
 
         digest = hashlib.sha256(repr(key).encode()).hexdigest()[:16]
-        scratch = made_once_per_run(base_temp or _SESSION_BASE_TEMP[0], f"dbt-parse-{digest}", parse)
+        scratch = made_once_per_run(_SESSION_BASE_TEMP[0], f"dbt-parse-{digest}", parse)
         _PARSES[key] = scratch / "target" / PARTIAL_PARSE_FILE
     return _PARSES[key]
 
