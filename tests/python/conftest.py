@@ -236,19 +236,13 @@ DIRTY_DAYS = "5"
 DIRTY_SEED = "5"
 
 
-def land_days_after_export(root: Path, landed_export: Path, *generate_args: str) -> Path:
-    """A copy of the shared export plus the daily batches `elt generate <args>` lands after it."""
-    shutil.copytree(landed_export, root / "landing")
-    workspace = make_workspace(root)
-    workspace.elt("generate", "--scale-factor", TEST_SCALE_FACTOR, *generate_args)
-    return workspace.landing_dir
-
-
-def shared_days_after_export(base_temp: Path, name: str, landed_export: Path, *generate_args: str) -> Path:
-    """land_days_after_export, once per run (read-only for tests)."""
+def land_days_after_export(base_temp: Path, name: str, landed_export: Path, *generate_args: str) -> Path:
+    """A copy of the shared export plus the daily batches `elt generate <args>` lands after it,
+    landed once per run (read-only for tests)."""
 
     def land(root: Path) -> None:
-        land_days_after_export(root, landed_export, *generate_args)
+        shutil.copytree(landed_export, root / "landing")
+        make_workspace(root).elt("generate", "--scale-factor", TEST_SCALE_FACTOR, *generate_args)
 
     return made_once_per_run(base_temp, name, land) / "landing"
 
@@ -257,14 +251,14 @@ def shared_days_after_export(base_temp: Path, name: str, landed_export: Path, *g
 def landed_days(tmp_path_factory: pytest.TempPathFactory, landed_export: Path) -> Path:
     """A landing directory with the export and TEST_DAYS daily change batches (read-only for tests)."""
     days = ("--days", TEST_DAYS, "--seed", TEST_SEED)
-    return shared_days_after_export(tmp_path_factory.getbasetemp(), "shared-landing-days", landed_export, *days)
+    return land_days_after_export(tmp_path_factory.getbasetemp(), "shared-landing-days", landed_export, *days)
 
 
 @pytest.fixture(scope="session")
 def landed_dirty(tmp_path_factory: pytest.TempPathFactory, landed_export: Path) -> Path:
     """The export and DIRTY_DAYS daily batches from `elt generate --dirty` (read-only for tests)."""
     days = ("--days", DIRTY_DAYS, "--seed", DIRTY_SEED, "--dirty")
-    return shared_days_after_export(tmp_path_factory.getbasetemp(), "shared-landing-dirty", landed_export, *days)
+    return land_days_after_export(tmp_path_factory.getbasetemp(), "shared-landing-dirty", landed_export, *days)
 
 
 @pytest.fixture

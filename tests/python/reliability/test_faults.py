@@ -124,6 +124,10 @@ class Pipeline:
             self.command(), cwd=self.workspace.root, env={**self.workspace.env, **(extra_env or {})}, preexec=preexec
         )
 
+    def start(self, extra_env: dict[str, str]) -> preforked.PreforkedProcess:
+        """`elt run` over the export and daily batches, started and left running."""
+        return preforked.popen(self.command(), cwd=self.workspace.root, env={**self.workspace.env, **extra_env})
+
     def command(self) -> list[str]:
         return [str(ELT), "run", "--target", self.target]
 
@@ -293,18 +297,12 @@ def test_postgres_restarted_mid_build(
         workspace.env.update(database_env)
         pipeline = built_export("pg", workspace, landed_days_with_a_repeated_change)
         marker = tmp_path / "inside-fct-order-lines"
-        first = subprocess.Popen(
-            pipeline.command(),
-            cwd=workspace.root,
-            env={
-                **workspace.env,
+        first = pipeline.start(
+            {
                 PAUSE_AT_VARIABLE: dbt_node_point("fct_order_lines"),
                 PAUSE_SECONDS_VARIABLE: str(RESTART_PAUSE_SECONDS),
                 PAUSE_MARKER_VARIABLE: str(marker),
-            },
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+            }
         )
         wait_for(marker, first)
         paused_at = time.monotonic()
@@ -326,7 +324,7 @@ def test_postgres_restarted_mid_build(
         )
 
 
-def wait_for(marker: Path, process: subprocess.Popen, seconds: float = 300) -> None:
+def wait_for(marker: Path, process: preforked.PreforkedProcess, seconds: float = 300) -> None:
     deadline = time.monotonic() + seconds
     while not marker.exists():
         assert process.poll() is None, process.communicate()
@@ -394,18 +392,12 @@ TWO_RUNS_PAUSE_SECONDS = 15
 def test_two_runs_at_once(pipeline: Pipeline, clean_run, tmp_path: Path) -> None:
     """A second `elt run` while the first is inside its build is refused at once and changes nothing."""
     marker = tmp_path / "first-run-is-building"
-    first = subprocess.Popen(
-        pipeline.command(),
-        cwd=pipeline.workspace.root,
-        env={
-            **pipeline.workspace.env,
+    first = pipeline.start(
+        {
             PAUSE_AT_VARIABLE: dbt_node_point("fct_order_lines"),
             PAUSE_SECONDS_VARIABLE: str(TWO_RUNS_PAUSE_SECONDS),
             PAUSE_MARKER_VARIABLE: str(marker),
-        },
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        }
     )
     wait_for(marker, first)
     second = pipeline.run()
